@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { CliError } from "./errors.js";
+import { registerCreate } from "./create.js";
+import { registerVerify } from "./verify.js";
+import { registerDemo } from "./demo.js";
+
+const program = new Command();
+program
+  .name("swarmsup")
+  .description("A BitTorrent swarm runtime built the Erlang/OTP way")
+  .version("0.1.0")
+  .exitOverride();
+
+registerCreate(program);
+registerVerify(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version exit 0 through here; every other commander error is bad usage.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  if (err instanceof CliError) {
+    console.error(`swarmsup: ${err.message}`);
+    process.exit(err.exitCode);
+  }
+  console.error(`swarmsup: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
