@@ -1,0 +1,100 @@
+/**
+ * SHA-1 of pieces, off the main thread (a piscina pool) or on it (inline), behind one
+ * interface so callers choose by measurement. The pool never copies a piece: each
+ * piece travels in an ArrayBuffer of its own that is transferred to the worker (the
+ * caller's reference is detached: byteLength 0 afterwards), and `sha1Keep` transfers
+ * it back. An ArrayBuffer holding more than the piece would be transferred whole, so
+ * callers allocate one per piece (`pieceBuffer`).
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+
+export interface PieceHasher {
+  readonly kind: "pool" | "inline";
+  /** How many pieces it hashes at once (threads for the pool, 1 inline). */
+  readonly parallelism: number;
+  /** SHA-1 of the whole ArrayBuffer. The pool takes `piece` away: it is detached on return. */
+  sha1(piece: ArrayBuffer): Promise<Buffer>;
+  /** SHA-1, and the piece's bytes handed back (moved, not copied) for writing. */
+  sha1Keep(piece: ArrayBuffer): Promise<{ digest: Buffer; piece: ArrayBuffer }>;
+  /** Stops the workers; pending hashes reject. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A zero-copy home for one piece: a Buffer that owns its whole ArrayBuffer (never the shared slab). */
+export function pieceBuffer(size: number): Buffer {
+  return Buffer.allocUnsafeSlow(size);
+}
+
+/**
+ * The compiled worker. Worker threads cannot load TypeScript, so the worker is always
+ * dist/src/storage/hashWorker.js: beside this module when it runs compiled, and when
+ * it runs from src/ under vitest (a .ts module URL) the same file under dist/, which
+ * `npm run build` (and `npm ci` via `prepare`) produces. A missing build is an error
+ * that says so, not a hang.
+ */
+export function hashWorkerFile(moduleUrl: string = import.meta.url): string {
+  const fromSources = new URL(moduleUrl).pathname.endsWith(".ts");
+  const url = fromSources
+    ? new URL("../../dist/src/storage/hashWorker.js", moduleUrl)
+    : new URL("./hashWorker.js", moduleUrl);
+  const file = fileURLToPath(url);
+  if (!existsSync(file)) {
+    throw new Error(`the hash worker ${file} does not exist: run \`npm run build\` first`);
+  }
+  return file;
+}
+
+export interface HashPoolOptions {
+  /** Worker threads; default os.availableParallelism(). */
+  readonly threads?: number;
+}
+
+export function createHashPool(options: HashPoolOptions = {}): PieceHasher {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+  const pool = new Piscina({ filename: hashWorkerFile(), minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
+  let closing: Promise<void> | undefined;
+  return {
+    kind: "pool",
+    parallelism: threads,
+    async sha1(piece) {
+      const digest: unknown = await pool.run(Piscina.move(piece), { name: "sha1" });
+      return asDigest(digest);
+    },
+    async sha1Keep(piece) {
+      const reply: unknown = await pool.run(Piscina.move(piece), { name: "sha1Keep" });
+      if (typeof reply !== "object" || reply === null || !("digest" in reply) || !("piece" in reply) || !(reply.piece instanceof ArrayBuffer)) {
+        throw new TypeError("hash worker returned a malformed reply");
+      }
+      return { digest: asDigest(reply.digest), piece: reply.piece };
+    },
+    close() {
+      closing ??= pool.destroy();
+      return closing;
+    },
+  };
+}
+
+/** The same interface on the main thread: no thread hop, but it blocks the event loop ~0.5 ms per MiB. */
+export function createInlineHasher(): PieceHasher {
+  const digestOf = (piece: ArrayBuffer): Buffer => createHash("sha1").update(new Uint8Array(piece)).digest();
+  return {
+    kind: "inline",
+    parallelism: 1,
+    sha1: async (piece) => digestOf(piece),
+    sha1Keep: async (piece) => ({ digest: digestOf(piece), piece }),
+    close: async () => undefined,
+  };
+}
+
+/** Structured clone turns the worker's Buffer into a plain Uint8Array: view it as a Buffer again. */
+function asDigest(value: unknown): Buffer {
+  if (!(value instanceof Uint8Array) || value.byteLength !== 20) {
+    throw new TypeError("hash worker returned something other than a 20-byte digest");
+  }
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
