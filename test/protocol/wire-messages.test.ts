@@ -184,6 +184,13 @@ describe("wire decoder: one violation per limit", () => {
     expect(d.next()).toMatchObject({ reason: "oversizedLength" });
   });
 
+  it("oversizedLength: the extended ceiling is configurable", () => {
+    const d = new WireDecoder({ features: ALL_FEATURES, context: CTX, maxExtendedLength: 10 });
+    expectViolation(decodeAll(encodeExtended(1, Buffer.alloc(9)), d), "oversizedLength"); // length prefix 11
+    expect(decodeAll(encodeExtended(1, Buffer.alloc(8)))).toMatchObject([{ type: "extended", extId: 1 }]);
+    expect(() => new WireDecoder({ features: ALL_FEATURES, maxExtendedLength: 1 })).toThrow(WireUsageError);
+  });
+
   it("oversizedLength: before metadata, a bitfield over 256 KiB", () => {
     const d = decoder(ALL_FEATURES, null);
     const head = Buffer.alloc(5);

@@ -17,7 +17,7 @@
  *   returns undefined, `push` drops its input, and `violation` tells why.
  */
 
-import { MessageId, type TorrentContext, type WireEvent, type WireFeatures, type WireViolation } from "./types.js";
+import { MessageId, WireUsageError, type TorrentContext, type WireEvent, type WireFeatures, type WireViolation } from "./types.js";
 import {
   decodePayload,
   DEFAULT_MAX_EXTENDED_LENGTH,
@@ -69,10 +69,14 @@ export class WireDecoder {
   private dead: WireViolation | undefined;
 
   constructor(options: WireDecoderOptions) {
+    const maxExtendedLength = options.maxExtendedLength ?? DEFAULT_MAX_EXTENDED_LENGTH;
+    if (!Number.isSafeInteger(maxExtendedLength) || maxExtendedLength < 2) {
+      throw new WireUsageError(`maxExtendedLength must be an integer >= 2, got ${maxExtendedLength}`);
+    }
     this.rules = {
       features: options.features,
       geometry: options.context === undefined ? undefined : torrentGeometry(options.context),
-      maxExtendedLength: options.maxExtendedLength ?? DEFAULT_MAX_EXTENDED_LENGTH,
+      maxExtendedLength,
     };
     this.frameMax = maxFrameLength(this.rules);
   }
