@@ -48,15 +48,23 @@ export const METAINFO_LIMITS = {
 
 const HASH_LENGTH = 20;
 
+export type MetainfoLimits = { readonly [K in keyof typeof METAINFO_LIMITS]: number };
+
 export function parseMetainfo(buf: Uint8Array): Metainfo {
-  return parseMetainfoWith(buf, "any");
+  return parseMetainfoWith(buf, {});
 }
 
-/** `keyOrder: "sorted"` is for checking bytes we produced ourselves (buildTorrent). */
-export function parseMetainfoWith(buf: Uint8Array, keyOrder: "any" | "sorted"): Metainfo {
-  const limits = METAINFO_LIMITS;
+export interface ParseOptions {
+  /** "sorted" checks bytes we produced ourselves (buildTorrent); input from elsewhere is read with "any". */
+  readonly keyOrder?: "any" | "sorted";
+  /** Tests lower the limits to reach them with small inputs. */
+  readonly limits?: MetainfoLimits;
+}
+
+export function parseMetainfoWith(buf: Uint8Array, options: ParseOptions): Metainfo {
+  const limits = options.limits ?? METAINFO_LIMITS;
   if (buf.length > limits.maxTorrentBytes) throw new MetainfoError("torrent", `is ${buf.length} bytes (at most ${limits.maxTorrentBytes})`);
-  const doc = decodeTorrent(buf, keyOrder);
+  const doc = decodeTorrent(buf, options.keyOrder ?? "any", limits);
   const root = asDict(doc.value, "torrent");
   const info = asDict(root.get("info"), "info");
   const span = doc.spans.get("info");
@@ -65,7 +73,7 @@ export function parseMetainfoWith(buf: Uint8Array, keyOrder: "any" | "sorted"): 
   const infoHash = createHash("sha1").update(infoBytes).digest();
 
   const hybrid = readMetaVersion(info);
-  const pieceLength = readPieceLength(info, hybrid);
+  const pieceLength = readPieceLength(info, hybrid, limits);
   const pieceHashes = asBytes(info.get("pieces"), "info.pieces");
   if (pieceHashes.length % HASH_LENGTH !== 0) {
     throw new MetainfoError("info.pieces", `length ${pieceHashes.length} is not a multiple of ${HASH_LENGTH}`);
@@ -105,9 +113,9 @@ export function parseMetainfoWith(buf: Uint8Array, keyOrder: "any" | "sorted"): 
   };
 }
 
-function decodeTorrent(buf: Uint8Array, keyOrder: "any" | "sorted"): ReturnType<typeof decodeDocument> {
+function decodeTorrent(buf: Uint8Array, keyOrder: "any" | "sorted", limits: MetainfoLimits): ReturnType<typeof decodeDocument> {
   try {
-    return decodeDocument(buf, { maxDepth: METAINFO_LIMITS.maxDepth, maxTokens: METAINFO_LIMITS.maxTokens, keyOrder });
+    return decodeDocument(buf, { maxDepth: limits.maxDepth, maxTokens: limits.maxTokens, keyOrder });
   } catch (e) {
     if (e instanceof BencodeError) throw new MetainfoError("torrent", `is not valid bencode: ${e.reason} at byte ${e.offset}`, { cause: e });
     throw e;
@@ -123,12 +131,12 @@ function readMetaVersion(info: BencodeDict): boolean {
   return true;
 }
 
-function readPieceLength(info: BencodeDict, hybrid: boolean): number {
+function readPieceLength(info: BencodeDict, hybrid: boolean, limits: MetainfoLimits): number {
   const field = "info.piece length";
-  const pieceLength = asIntegerIn(info.get("piece length"), field, 1, METAINFO_LIMITS.maxPieceLength);
+  const pieceLength = asIntegerIn(info.get("piece length"), field, 1, limits.maxPieceLength);
   const powerOfTwo = (pieceLength & (pieceLength - 1)) === 0;
-  if (hybrid && (!powerOfTwo || pieceLength < METAINFO_LIMITS.minHybridPieceLength)) {
-    throw new MetainfoError(field, `must be a power of two of at least ${METAINFO_LIMITS.minHybridPieceLength} in a hybrid torrent, got ${pieceLength}`);
+  if (hybrid && (!powerOfTwo || pieceLength < limits.minHybridPieceLength)) {
+    throw new MetainfoError(field, `must be a power of two of at least ${limits.minHybridPieceLength} in a hybrid torrent, got ${pieceLength}`);
   }
   return pieceLength;
 }
