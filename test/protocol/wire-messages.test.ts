@@ -3,6 +3,7 @@ import fc from "fast-check";
 import {
   Bitfield,
   BLOCK_LENGTH,
+  contextViolation,
   DEFAULT_MAX_EXTENDED_LENGTH,
   encodeBitfield,
   encodeExtended,
@@ -11,6 +12,7 @@ import {
   encodeRequest,
   MAX_PIECE_MESSAGE_LENGTH,
   REQUEST_MESSAGE_LENGTH,
+  torrentGeometry,
   WireDecoder,
   WireUsageError,
   writeBareMessage,
@@ -393,6 +395,21 @@ describe("wire decoder: context set later (magnet)", () => {
     const later = decoder(ALL_FEATURES, null);
     later.setTorrentContext(CTX);
     expectViolation(decodeChunks(later, [frame(4, u32(500))]).events, "indexOutOfRange");
+  });
+
+  it("holds messages kept from before the metadata to the torrent once it is known", () => {
+    const g = torrentGeometry(CTX);
+    expect(contextViolation({ type: "have", index: 500 }, g)).toMatchObject({ reason: "indexOutOfRange" });
+    expect(contextViolation({ type: "have", index: 9 }, g)).toBeUndefined();
+    expect(contextViolation({ type: "bitfield", bits: Buffer.from([0xff, 0xff, 0xff]) }, g)).toMatchObject({
+      reason: "badBitfieldLength",
+    });
+    expect(contextViolation({ type: "bitfield", bits: Buffer.from([0xff, 0xe0]) }, g)).toMatchObject({ reason: "spareBitsSet" });
+    expect(contextViolation({ type: "piece", index: 9, begin: 990, block: Buffer.alloc(11) }, g)).toMatchObject({
+      reason: "offsetOutOfRange",
+    });
+    expect(contextViolation({ type: "request", index: 0, begin: 0, length: 0 }, g)).toMatchObject({ reason: "emptyRequest" });
+    expect(contextViolation({ type: "choke" }, g)).toBeUndefined();
   });
 
   it("refuses an impossible context (our bug)", () => {

@@ -6,9 +6,10 @@
  * - The same messages for the same bytes, however TCP cut them into chunks.
  * - Limits before memory: a frame's length prefix and id are checked (`frameViolation`)
  *   before a byte of its payload is buffered, and a piece's index and offset before its
- *   block is allocated. The decoder itself never holds more than one frame's worth
- *   (`bufferedBytes` <= `maxFrameLength`); chunks pushed and not yet read stay the
- *   caller's memory (`pendingBytes`), so drain after each push.
+ *   block is allocated. The decoder itself never holds more than the one frame it is
+ *   assembling (`bufferedBytes` <= that frame's length prefix + 4 <= `maxFrameLength` + 4);
+ *   chunks pushed and not yet read stay the caller's memory (`pendingBytes`), so drain
+ *   after each push.
  * - Zero-copy: a message that lies inside one chunk is decoded in place; its block,
  *   bitfield or extended payload is a `subarray` of that chunk. A frame that spans chunks
  *   is copied once, into a buffer of exactly its payload's length (for a piece: its

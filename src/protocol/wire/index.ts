@@ -2,6 +2,7 @@
 export * from "./types.js";
 export { Bitfield, bitfieldByteLength, bitfieldViolation } from "./bitfield.js";
 export { MAX_PIECE_COUNT, torrentGeometry, type TorrentGeometry } from "./geometry.js";
+export { contextViolation } from "./recheck.js";
 export { DEFAULT_MAX_EXTENDED_LENGTH, MAX_PIECE_MESSAGE_LENGTH } from "./frame.js";
 export { WireDecoder, type WireDecoderOptions } from "./decoder.js";
 export * from "./encode.js";
