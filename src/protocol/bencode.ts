@@ -229,6 +229,11 @@ function describeByte(byte: number): string {
 /** What `encode` writes: strings are UTF-8, Map keys are latin1 strings (one char per raw byte). */
 export type BencodeEncodable = number | string | Uint8Array | readonly BencodeEncodable[] | ReadonlyMap<string, BencodeEncodable>;
 
+/** The dict key (latin1 form) for text whose raw bytes are its UTF-8, e.g. a BEP 52 file tree name. */
+export function utf8Key(text: string): string {
+  return Buffer.from(text, "utf8").toString("latin1");
+}
+
 /** The deepest value `encode` accepts: deeper than anything `decode` returns, and a guard against cycles. */
 const MAX_ENCODE_DEPTH = 512;
 
