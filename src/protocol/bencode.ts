@@ -149,7 +149,7 @@ export function decodePrefix(input: Uint8Array, options: DecodeOptions = {}): De
     const keyStart = reader.pos;
     const byte = reader.peek("a dict key");
     if (byte < CH_0 || byte > CH_9) throw new BencodeError(keyStart, `dict key must be a byte string, found ${describeByte(byte)}`);
-    const key = reader.string().toString("latin1");
+    const key = reader.key();
     if (dict.map.has(key)) throw new BencodeError(keyStart, `duplicate dict key ${JSON.stringify(key)}`);
     if (sortedKeys && dict.lastKey !== undefined && key < dict.lastKey) {
       throw new BencodeError(keyStart, `dict key ${JSON.stringify(key)} is not in sorted order (after ${JSON.stringify(dict.lastKey)})`);
@@ -161,7 +161,11 @@ export function decodePrefix(input: Uint8Array, options: DecodeOptions = {}): De
 
 class Reader {
   pos = 0;
-  constructor(private readonly input: Uint8Array) {}
+  private readonly input: Buffer;
+  constructor(input: Uint8Array) {
+    // A view, not a copy: lets keys be read as latin1 without a Buffer per key.
+    this.input = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  }
 
   peek(what: string): number {
     const byte = this.input[this.pos];
@@ -190,15 +194,27 @@ class Reader {
 
   /** At a digit: reads `<length>:<bytes>` and returns a copy of the bytes. */
   string(): Buffer {
+    const [start, end] = this.stringSpan();
+    return Buffer.from(this.input.subarray(start, end));
+  }
+
+  /** At a digit: reads a byte string as a dict key (latin1, one char per byte). */
+  key(): string {
+    const [start, end] = this.stringSpan();
+    return this.input.toString("latin1", start, end);
+  }
+
+  /** Reads `<length>:` and skips the bytes; returns where they lie. */
+  private stringSpan(): [number, number] {
     const start = this.pos;
     const length = this.digits("string length", "a string length digit", CH_COLON);
     if (this.pos - start > 1 && this.input[start] === CH_0) throw new BencodeError(start, "string length has a leading zero");
     this.pos++; // ':'
     const remaining = this.input.length - this.pos;
     if (length > remaining) throw new BencodeError(start, `string length ${length} exceeds the ${remaining} bytes that remain`);
-    const bytes = Buffer.from(this.input.subarray(this.pos, this.pos + length));
+    const bytesStart = this.pos;
     this.pos += length;
-    return bytes;
+    return [bytesStart, this.pos];
   }
 
   /** Reads decimal digits up to `terminator` (not consumed); bounded to safe integers. */

@@ -62,7 +62,7 @@ export function buildTorrent(opts: BuildTorrentOptions): { torrent: Buffer; meta
   if (opts.comment !== undefined) root.set("comment", opts.comment);
 
   const torrent = encodeTorrent(root);
-  return { torrent, metainfo: parseMetainfoWith(torrent, "sorted") };
+  return { torrent, metainfo: parseMetainfoWith(torrent, { keyOrder: "sorted" }) };
 }
 
 /** An unencodable option (a fractional length, a lone surrogate in a name) as a MetainfoError naming it. */
