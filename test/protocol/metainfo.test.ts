@@ -245,9 +245,9 @@ describe("parseMetainfo: limits", () => {
     expect(METAINFO_LIMITS).toEqual({
       maxTorrentBytes: 64 * 1024 * 1024,
       maxDepth: 100,
-      maxTokens: 5_000_000,
+      maxTokens: 3_000_000,
       maxPieces: 2 ** 21,
-      maxFiles: 500_000,
+      maxFiles: 300_000,
       maxPieceLength: 2 ** 29,
       minHybridPieceLength: 16_384,
       maxTotalLength: 2 ** 50,
