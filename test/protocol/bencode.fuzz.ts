@@ -61,7 +61,18 @@ export function mutate(input: Uint8Array, mutations: readonly Mutation[]): Buffe
   return out;
 }
 
-type ErrorClass = abstract new (...args: never[]) => Error;
+type ErrorClass<E extends Error = Error> = abstract new (...args: never[]) => E;
+
+/** The error `run` throws, which must be an instance of `cls`; fails the test when nothing or something else is thrown. */
+export function thrown<E extends Error>(run: () => unknown, cls: ErrorClass<E>): E {
+  try {
+    run();
+  } catch (e) {
+    if (e instanceof cls) return e;
+    throw e;
+  }
+  return expect.fail(`expected a ${cls.name}, nothing was thrown`);
+}
 
 /** Runs `parse`; a throw must be one of `allowed` (a bug otherwise, reported with its stack). */
 export function expectOnlyTyped(parse: () => unknown, allowed: readonly ErrorClass[]): "ok" | "rejected" {

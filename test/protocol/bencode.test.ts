@@ -1,17 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { decode, decodeDocument, decodePrefix, encode, type BencodeValue } from "../../src/protocol/bencode.js";
 import { BencodeEncodeError, BencodeError } from "../../src/protocol/errors.js";
+import { thrown } from "./bencode.fuzz.js";
 
 const b = (s: string): Buffer => Buffer.from(s, "latin1");
 
 function rejection(input: string | Uint8Array, options?: Parameters<typeof decode>[1]): { offset: number; reason: string } {
-  try {
-    decode(typeof input === "string" ? b(input) : input, options);
-  } catch (e) {
-    if (e instanceof BencodeError) return { offset: e.offset, reason: e.reason };
-    throw e;
-  }
-  throw new Error(`expected ${JSON.stringify(input)} to be rejected`);
+  const { offset, reason } = thrown(() => decode(typeof input === "string" ? b(input) : input, options), BencodeError);
+  return { offset, reason };
 }
 
 describe("decode: accepted values", () => {

@@ -3,20 +3,15 @@ import { describe, expect, it } from "vitest";
 import { MagnetError } from "../../src/protocol/errors.js";
 import { parseHostPort } from "../../src/protocol/hostPort.js";
 import { MAX_MAGNET_LENGTH, parseMagnet } from "../../src/protocol/magnet.js";
-import { expectOnlyTyped } from "./bencode.fuzz.js";
+import { expectOnlyTyped, thrown } from "./bencode.fuzz.js";
 
 const HEX = "c12fe1c06bba254a9dc9f519b335aa7c1367a88a";
 const B32 = "YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK"; // the same 20 bytes in base32
 const m = (rest = ""): string => `magnet:?xt=urn:btih:${HEX}${rest}`;
 
 function rejection(uri: string): { param: string; reason: string } {
-  try {
-    parseMagnet(uri);
-  } catch (e) {
-    if (e instanceof MagnetError) return { param: e.param, reason: e.reason };
-    throw e;
-  }
-  throw new Error(`accepted ${uri}`);
+  const { param, reason } = thrown(() => parseMagnet(uri), MagnetError);
+  return { param, reason };
 }
 
 describe("parseMagnet: what it reads", () => {

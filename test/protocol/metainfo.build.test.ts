@@ -3,19 +3,12 @@ import { describe, expect, it } from "vitest";
 import { decode, encode } from "../../src/protocol/bencode.js";
 import { MetainfoError } from "../../src/protocol/errors.js";
 import { buildTorrent, parseMetainfo, type BuildTorrentOptions } from "../../src/protocol/metainfo.js";
+import { thrown } from "./bencode.fuzz.js";
 import { hashes } from "./metainfo.fixtures.js";
 
 const base: BuildTorrentOptions = { name: "pkg", files: [{ path: [], length: 40_000 }], pieceLength: 16_384, pieceHashes: hashes(3) };
 
-function messageOf(opts: BuildTorrentOptions): string {
-  try {
-    buildTorrent(opts);
-  } catch (e) {
-    if (e instanceof MetainfoError) return e.message;
-    throw e;
-  }
-  throw new Error("expected a MetainfoError");
-}
+const messageOf = (opts: BuildTorrentOptions): string => thrown(() => buildTorrent(opts), MetainfoError).message;
 
 describe("buildTorrent", () => {
   it("writes a single-file torrent whose Metainfo is the parse of its exact bytes", () => {

@@ -4,20 +4,13 @@ import { encode, type BencodeEncodable } from "../../src/protocol/bencode.js";
 import { BencodeError, MetainfoError } from "../../src/protocol/errors.js";
 import { METAINFO_LIMITS, parseMetainfo } from "../../src/protocol/metainfo.js";
 import { parseMetainfoWith } from "../../src/protocol/metainfoParse.js";
+import { thrown } from "./bencode.fuzz.js";
 import { hashes, torrentOf, type Fields } from "./metainfo.fixtures.js";
 
 const sha1 = (b: Uint8Array): string => createHash("sha1").update(b).digest("hex");
 const utf8 = (s: string): Buffer => Buffer.from(s, "utf8");
 
-function rejection(torrent: Uint8Array, parse: (b: Uint8Array) => unknown = parseMetainfo): string {
-  try {
-    parse(torrent);
-  } catch (e) {
-    if (e instanceof MetainfoError) return e.message;
-    throw e;
-  }
-  throw new Error("expected a MetainfoError");
-}
+const rejection = (torrent: Uint8Array, parse: (b: Uint8Array) => unknown = parseMetainfo): string => thrown(() => parse(torrent), MetainfoError).message;
 
 const file = (path: BencodeEncodable[], length: number, extra: Fields = {}): Map<string, BencodeEncodable> =>
   new Map<string, BencodeEncodable>([["length", length], ["path", path], ...Object.entries(extra).filter((e): e is [string, BencodeEncodable] => e[1] !== undefined)]);
@@ -201,14 +194,11 @@ describe("parseMetainfo: rejections name the field and the reason", () => {
   }
 
   it("invalid bencode is a MetainfoError on 'torrent' carrying the BencodeError", () => {
-    try {
-      parseMetainfo(utf8("d4:infod4:name"));
-      expect.fail("accepted");
-    } catch (e) {
-      expect(e).toBeInstanceOf(MetainfoError);
-      expect((e as MetainfoError).message).toBe("torrent: is not valid bencode: unexpected end of input, expected a value at byte 14");
-      expect((e as MetainfoError).cause).toBeInstanceOf(BencodeError);
-    }
+    const e = thrown(() => parseMetainfo(utf8("d4:infod4:name")), MetainfoError);
+    expect(e.message).toBe("torrent: is not valid bencode: unexpected end of input, expected a value at byte 14");
+    expect(e.field).toBe("torrent");
+    expect(e.cause).toBeInstanceOf(BencodeError);
+    expect((e.cause as BencodeError).offset).toBe(14);
     expect(rejection(utf8("d4:infodee junk"))).toBe("torrent: is not valid bencode: trailing bytes after the value (5) at byte 10");
     expect(rejection(utf8("d4:infod1:ai1e1:ai1eee"))).toBe('torrent: is not valid bencode: duplicate dict key "a" at byte 14');
   });
