@@ -5,7 +5,7 @@
  * The decoder guarantees, for any input:
  * - it throws nothing but BencodeError, whose `offset` is the byte where it stopped;
  * - no recursion: an explicit stack, bounded by `maxDepth` (default 100, libtorrent's);
- * - bounded work and memory: a `maxTokens` budget (default 1,000,000), and every length
+ * - bounded work and memory: a `maxTokens` item budget (default 1,000,000), and every length
  *   is checked against the bytes that remain before anything is sliced or copied;
  * - canonical integers only: no leading zeros, no `-0`, no `+`, no empty `ie`; integers
  *   outside the safe range (|n| > 2^53-1) are a BencodeError, never a rounded number
@@ -22,6 +22,11 @@
  * keys are the latin1 ("binary") reading of the raw key bytes: one char per byte, so
  * comparing keys as strings is comparing raw bytes, and ASCII keys read naturally
  * (`dict.get("piece length")`).
+ *
+ * Why not the package's decoder: it recurses (stack depth set by the input), reads
+ * `i1.5e`, `i01e` and 20-digit integers (rounded), keeps the last of duplicate keys,
+ * turns a non-UTF-8 key into hex (which can collide with a real key), and a `__proto__`
+ * key sets the decoded object's prototype.
  */
 import bencodePackage from "bencode";
 import { BencodeEncodeError, BencodeError } from "./errors.js";
@@ -34,7 +39,7 @@ export interface BencodeDict extends Map<string, BencodeValue> {}
 export interface DecodeOptions {
   /** Containers nested deeper than this are an error. Default 100. */
   readonly maxDepth?: number;
-  /** Values plus dict keys; more is an error. Default 1,000,000. */
+  /** Items read (values, dict keys, container ends); more is an error. Default 1,000,000. */
   readonly maxTokens?: number;
   /** "any" (default) accepts unsorted dict keys; "sorted" rejects them. Duplicates are always rejected. */
   readonly keyOrder?: "any" | "sorted";
