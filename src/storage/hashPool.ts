@@ -11,6 +11,8 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
+import { filePieceHasher, type FilePieceResult, type FilePieceTask } from "./filePiece.js";
+import type { MissingReason } from "./pieceSource.js";
 
 export interface PieceHasher {
   readonly kind: "pool" | "inline";
@@ -20,6 +22,8 @@ export interface PieceHasher {
   sha1(piece: ArrayBuffer): Promise<Buffer>;
   /** SHA-1, and the piece's bytes handed back (moved, not copied) for writing. */
   sha1Keep(piece: ArrayBuffer): Promise<{ digest: Buffer; piece: ArrayBuffer }>;
+  /** Reads pieces from their files and hashes them, both on the hasher's thread (the bulk path: filePiece.ts). */
+  sha1OfFilePieces(tasks: readonly FilePieceTask[]): Promise<FilePieceResult[]>;
   /** Stops the workers; pending hashes reject. Idempotent. */
   close(): Promise<void>;
 }
@@ -48,6 +52,9 @@ export function hashWorkerFile(moduleUrl: string = import.meta.url): string {
   return file;
 }
 
+/** Matches the pipeline's default of 2 x workers + 2 pieces in flight. */
+const TASKS_QUEUED_PER_WORKER = 3;
+
 export interface HashPoolOptions {
   /** Worker threads; default os.availableParallelism(). */
   readonly threads?: number;
@@ -56,7 +63,16 @@ export interface HashPoolOptions {
 export function createHashPool(options: HashPoolOptions = {}): PieceHasher {
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
-  const pool = new Piscina({ filename: hashWorkerFile(), minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
+  const pool = new Piscina({
+    filename: hashWorkerFile(),
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: 60_000,
+    // Tasks wait in the worker's own port, so a worker that finishes one starts the next
+    // without a round trip through the main thread. Measured (1 GiB verify, 2 cores):
+    // with 1, each worker idled ~30% waiting for the main thread to be scheduled.
+    concurrentTasksPerWorker: TASKS_QUEUED_PER_WORKER,
+  });
   let closing: Promise<void> | undefined;
   return {
     kind: "pool",
@@ -72,6 +88,11 @@ export function createHashPool(options: HashPoolOptions = {}): PieceHasher {
       }
       return { digest: asDigest(reply.digest), piece: reply.piece };
     },
+    async sha1OfFilePieces(tasks) {
+      const reply: unknown = await pool.run(tasks, { name: "sha1OfFilePieces" });
+      if (!Array.isArray(reply) || reply.length !== tasks.length) throw new TypeError("hash worker returned a malformed batch reply");
+      return reply.map(asFilePieceResult);
+    },
     close() {
       closing ??= pool.destroy();
       return closing;
@@ -82,14 +103,33 @@ export function createHashPool(options: HashPoolOptions = {}): PieceHasher {
 /** The same interface on the main thread: no thread hop, but it blocks the event loop ~0.5 ms per MiB. */
 export function createInlineHasher(): PieceHasher {
   const digestOf = (piece: ArrayBuffer): Buffer => createHash("sha1").update(new Uint8Array(piece)).digest();
+  const hashBatch = filePieceHasher();
   return {
     kind: "inline",
     parallelism: 1,
     sha1: async (piece) => digestOf(piece),
     sha1Keep: async (piece) => ({ digest: digestOf(piece), piece }),
+    sha1OfFilePieces: async (tasks) => hashBatch(tasks),
     close: async () => undefined,
   };
 }
+
+/** Narrows a worker's reply (structured clone keeps the shape, not the classes). */
+function asFilePieceResult(reply: unknown): FilePieceResult {
+  // Not a class instance after structured clone: check the shape field by field.
+  if (typeof reply === "object" && reply !== null && "kind" in reply) {
+    if (reply.kind === "hashed" && "digest" in reply) return { kind: "hashed", digest: asDigest(reply.digest) };
+    if (reply.kind === "missing" && "fileIndex" in reply && "reason" in reply && typeof reply.fileIndex === "number" && isMissingReason(reply.reason)) {
+      return { kind: "missing", fileIndex: reply.fileIndex, reason: reply.reason };
+    }
+    if (reply.kind === "failed" && "path" in reply && "message" in reply && typeof reply.path === "string" && typeof reply.message === "string") {
+      return { kind: "failed", path: reply.path, message: reply.message };
+    }
+  }
+  throw new TypeError("hash worker returned a malformed file-piece reply");
+}
+
+const isMissingReason = (value: unknown): value is MissingReason => value === "absent" || value === "notAFile" || value === "short";
 
 /** Structured clone turns the worker's Buffer into a plain Uint8Array: view it as a Buffer again. */
 function asDigest(value: unknown): Buffer {

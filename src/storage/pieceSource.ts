@@ -1,13 +1,16 @@
 /**
- * Reads whole pieces of a payload from its files, each into a fresh Buffer that owns its
- * ArrayBuffer (so the hash pool can take it without a copy). Guarantees:
+ * Reads whole pieces of a payload from its files, each into a Buffer that owns its
+ * whole ArrayBuffer (so the hash pool can take it without a copy). Guarantees:
  * - a piece is "read" only if every data byte of it came from disk; otherwise it is
  *   "missing", with the file and the reason (absent, not a regular file, too short) —
  *   never partly zero-filled;
  * - pad spans are zeros and never open a file;
- * - at most `maxOpenFiles` descriptors are open (least recently used closed first);
+ * - a file is opened once however many reads want it at the same time; its size is
+ *   judged when it is opened (a later shrink shows up as a short read: missing too);
+ * - several reads may run at once (the pipeline keeps two going: one read at a time
+ *   leaves the hash workers waiting); a handle in use is never closed under a read, and
+ *   idle handles beyond `maxOpenFiles` are closed least recently used first;
  * - an IO error other than "no such file" is thrown with the path, never hidden.
- * One read at a time: callers pipeline across pieces, not inside this source.
  */
 import { open, type FileHandle } from "node:fs/promises";
 import type { PayloadLayout } from "./layout.js";
@@ -23,7 +26,13 @@ export type PieceRead =
 type FileState =
   | { readonly kind: "absent" }
   | { readonly kind: "notAFile" }
-  | { readonly kind: "present"; readonly size: number };
+  | { readonly kind: "present"; readonly handle: FileHandle; readonly size: number };
+
+/** One file's entry in the cache: the (possibly still running) open, and the reads using it. */
+interface FileSlot {
+  readonly state: Promise<FileState>;
+  users: number;
+}
 
 export class PayloadReadError extends Error {
   constructor(
@@ -38,9 +47,8 @@ export class PayloadReadError extends Error {
 const ABSENT_CODES = new Set(["ENOENT", "ENOTDIR"]);
 
 export class PieceSource {
-  private readonly states = new Map<number, FileState>();
-  private readonly handles = new Map<number, OpenFile>();
-  private reading = false;
+  /** Insertion order is recency: the first entry is the least recently used. */
+  private readonly slots = new Map<number, FileSlot>();
 
   /** `paths[i]` is where `layout.files[i]` lives on disk (unused for pad files). */
   constructor(
@@ -53,40 +61,29 @@ export class PieceSource {
     }
   }
 
-  async readPiece(piece: number): Promise<PieceRead> {
-    if (this.reading) throw new Error("PieceSource reads one piece at a time");
-    this.reading = true;
-    try {
-      return await this.readUnguarded(piece);
-    } finally {
-      this.reading = false;
-    }
-  }
-
-  async close(): Promise<void> {
-    const handles = [...this.handles.values()];
-    this.handles.clear();
-    await Promise.all(handles.map((opened) => opened.handle.close()));
-  }
-
-  private async readUnguarded(piece: number): Promise<PieceRead> {
+  /**
+   * Reads piece `piece`. `reuse`, when its length is the piece's size, receives the
+   * bytes instead of a new buffer (the pipeline recycles buffers the hash pool handed back).
+   */
+  async readPiece(piece: number, reuse?: Buffer): Promise<PieceRead> {
     const size = pieceSize(this.layout, piece);
     const spans = spansOfPiece(this.layout, piece);
     for (const span of spans) {
       if (span.kind === "pad") continue;
-      const state = await this.stateOf(span.fileIndex);
-      const reason = missingReason(state, span.fileOffset + span.length);
+      const reason = await this.withFile(span.fileIndex, async (state) => missingReason(state, span.fileOffset + span.length));
       if (reason !== undefined) return { kind: "missing", piece, size, fileIndex: span.fileIndex, reason };
     }
-    const data = pieceBuffer(size);
+    const data = reuse !== undefined && reuse.length === size ? reuse : pieceBuffer(size);
     for (const span of spans) {
       switch (span.kind) {
         case "pad":
           data.fill(0, span.pieceOffset, span.pieceOffset + span.length);
           break;
         case "data": {
-          const complete = await this.readFully(span.fileIndex, data, span.pieceOffset, span.length, span.fileOffset);
-          // The file shrank after we looked at its size.
+          const complete = await this.withFile(span.fileIndex, (state) =>
+            state.kind === "present" ? this.readFully(state.handle, span.fileIndex, data, span.pieceOffset, span.length, span.fileOffset) : Promise.resolve(false),
+          );
+          // The file shrank or vanished after we first looked at it.
           if (!complete) return { kind: "missing", piece, size, fileIndex: span.fileIndex, reason: "short" };
           break;
         }
@@ -99,12 +96,17 @@ export class PieceSource {
     return { kind: "read", piece, data };
   }
 
-  private async readFully(fileIndex: number, into: Buffer, at: number, length: number, position: number): Promise<boolean> {
-    const opened = await this.open(fileIndex);
-    if (opened.kind !== "open") return false; // it vanished since we first saw it
+  /** Closes every handle; call after the last read has settled. */
+  async close(): Promise<void> {
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    await Promise.all(slots.map(async (slot) => closeState(await slot.state.catch(() => undefined))));
+  }
+
+  private async readFully(handle: FileHandle, fileIndex: number, into: Buffer, at: number, length: number, position: number): Promise<boolean> {
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await opened.handle.read(into, at + done, length - done, position + done).catch((err: unknown) => {
+      const { bytesRead } = await handle.read(into, at + done, length - done, position + done).catch((err: unknown) => {
         throw new PayloadReadError(this.pathOf(fileIndex), err);
       });
       if (bytesRead === 0) return false;
@@ -113,24 +115,24 @@ export class PieceSource {
     return true;
   }
 
-  /** The state recorded when the file was first opened (later size changes show up as short reads). */
-  private async stateOf(fileIndex: number): Promise<FileState> {
-    const known = this.states.get(fileIndex);
-    if (known !== undefined) return known;
-    const opened = await this.open(fileIndex);
-    const state: FileState = opened.kind === "open" ? { kind: "present", size: opened.size } : opened;
-    this.states.set(fileIndex, state);
-    return state;
+  private async withFile<T>(fileIndex: number, use: (state: FileState) => Promise<T>): Promise<T> {
+    let slot = this.slots.get(fileIndex);
+    if (slot === undefined) {
+      slot = { state: this.openFile(fileIndex), users: 0 };
+    } else {
+      this.slots.delete(fileIndex); // re-inserted below as the most recently used
+    }
+    this.slots.set(fileIndex, slot);
+    slot.users++;
+    try {
+      return await use(await slot.state);
+    } finally {
+      slot.users--;
+      await this.closeIdleBeyondLimit();
+    }
   }
 
-  /** Opens (or reuses) the file's handle. */
-  private async open(fileIndex: number): Promise<OpenResult> {
-    const cached = this.handles.get(fileIndex);
-    if (cached !== undefined) {
-      this.handles.delete(fileIndex);
-      this.handles.set(fileIndex, cached); // most recently used last
-      return cached;
-    }
+  private async openFile(fileIndex: number): Promise<FileState> {
     const path = this.pathOf(fileIndex);
     let handle: FileHandle;
     try {
@@ -147,19 +149,19 @@ export class PieceSource {
       await handle.close();
       return { kind: "notAFile" };
     }
-    const opened: OpenFile = { kind: "open", handle, size: stats.size };
-    this.handles.set(fileIndex, opened);
-    await this.evictBeyondLimit();
-    return opened;
+    return { kind: "present", handle, size: stats.size };
   }
 
-  private async evictBeyondLimit(): Promise<void> {
-    while (this.handles.size > this.maxOpenFiles) {
-      const oldest = this.handles.entries().next().value;
-      if (oldest === undefined) return;
-      this.handles.delete(oldest[0]);
-      await oldest[1].handle.close();
+  private async closeIdleBeyondLimit(): Promise<void> {
+    if (this.slots.size <= this.maxOpenFiles) return;
+    const idle: FileSlot[] = [];
+    for (const [fileIndex, slot] of this.slots) {
+      if (this.slots.size <= this.maxOpenFiles) break;
+      if (slot.users > 0) continue;
+      this.slots.delete(fileIndex);
+      idle.push(slot);
     }
+    await Promise.all(idle.map(async (slot) => closeState(await slot.state.catch(() => undefined))));
   }
 
   private pathOf(fileIndex: number): string {
@@ -169,11 +171,9 @@ export class PieceSource {
   }
 }
 
-type OpenFile = { readonly kind: "open"; readonly handle: FileHandle; readonly size: number };
-type OpenResult =
-  | OpenFile
-  | { readonly kind: "absent" }
-  | { readonly kind: "notAFile" };
+async function closeState(state: FileState | undefined): Promise<void> {
+  if (state?.kind === "present") await state.handle.close();
+}
 
 function missingReason(state: FileState, bytesNeeded: number): MissingReason | undefined {
   switch (state.kind) {

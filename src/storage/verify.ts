@@ -9,8 +9,8 @@
 import type { Metainfo } from "../protocol/types.js";
 import type { PieceHasher } from "./hashPool.js";
 import { pieceSize, type PayloadLayout } from "./layout.js";
-import { hashPieces, type PieceHashOutcome } from "./pieceHashing.js";
-import { PieceSource, type MissingReason } from "./pieceSource.js";
+import { hashPieces, type HashStrategy, type PieceHashOutcome } from "./pieceHashing.js";
+import type { MissingReason } from "./pieceSource.js";
 
 export type VerifyLayout = PayloadLayout & Pick<Metainfo, "pieceHashes">;
 
@@ -41,6 +41,8 @@ export interface VerifyOptions {
   /** Every verdict as it lands (completion order). */
   readonly onPiece?: (verdict: PieceVerdict) => void;
   readonly inFlight?: number;
+  /** Default "workerReads" (pieceHashing.ts). */
+  readonly strategy?: HashStrategy;
   readonly signal?: AbortSignal;
 }
 
@@ -51,7 +53,6 @@ export async function verifyPayload(options: VerifyOptions): Promise<VerifyResul
     throw new RangeError(`${meta.pieceHashes.length} bytes of piece hashes for ${meta.pieceCount} pieces`);
   }
   const totalBytes = bytesOfPieces(meta, pieces);
-  const source = new PieceSource(meta, options.paths);
   const invalid: number[] = [];
   const missing: number[] = [];
   let valid = 0;
@@ -77,18 +78,16 @@ export async function verifyPayload(options: VerifyOptions): Promise<VerifyResul
     onPiece?.(verdict);
     onProgress?.(checkedBytes, totalBytes);
   };
-  try {
-    await hashPieces({
-      source,
-      hasher: options.hasher,
-      pieces,
-      onOutcome: record,
-      ...(options.inFlight === undefined ? {} : { inFlight: options.inFlight }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-  } finally {
-    await source.close();
-  }
+  await hashPieces({
+    layout: meta,
+    paths: options.paths,
+    hasher: options.hasher,
+    pieces,
+    onOutcome: record,
+    ...(options.inFlight === undefined ? {} : { inFlight: options.inFlight }),
+    ...(options.strategy === undefined ? {} : { strategy: options.strategy }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   const ascending = (a: number, b: number): number => a - b;
   return { pieces: pieces.length, valid, invalid: invalid.sort(ascending), missing: missing.sort(ascending) };
 }

@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHashPool, createInlineHasher, hashWorkerFile, pieceBuffer, type PieceHasher } from "../../src/storage/hashPool.js";
 
@@ -54,6 +57,44 @@ function hasherContract(name: string, make: () => PieceHasher, transfers: boolea
       const ab = piece.buffer as ArrayBuffer;
       await hasher.sha1(ab);
       expect(ab.byteLength).toBe(transfers ? 0 : 4096);
+    });
+
+    it("reads and hashes file pieces itself, with missing and failed verdicts", async () => {
+      const dir = await mkdtemp(join(tmpdir(), "swarmsup-filepiece-"));
+      try {
+        const data = randomBytes(3000);
+        await writeFile(join(dir, "a"), data);
+        await mkdir(join(dir, "d"));
+        await symlink(join(dir, "loop"), join(dir, "loop"));
+        const files = { a: join(dir, "a"), gone: join(dir, "gone"), d: join(dir, "d"), loop: join(dir, "loop") };
+        const read = (fileIndex: number, path: string, fileOffset: number, length: number) => ({
+          fileIndex,
+          path,
+          fileOffset,
+          pieceOffset: 0,
+          length,
+        });
+        const results = await hasher.sha1OfFilePieces([
+          { piece: 0, size: 1000, reads: [read(0, files.a, 0, 1000)], zeros: [] },
+          { piece: 1, size: 1500, reads: [{ ...read(0, files.a, 2500, 500) }], zeros: [{ pieceOffset: 500, length: 1000 }] },
+          { piece: 2, size: 1000, reads: [read(0, files.a, 2500, 1000)], zeros: [] },
+          { piece: 3, size: 10, reads: [read(1, files.gone, 0, 10)], zeros: [] },
+          { piece: 4, size: 10, reads: [read(2, files.d, 0, 10)], zeros: [] },
+          { piece: 5, size: 10, reads: [read(3, files.loop, 0, 10)], zeros: [] },
+        ]);
+        expect(results.slice(0, 2)).toEqual([
+          { kind: "hashed", digest: sha1(data.subarray(0, 1000)) },
+          { kind: "hashed", digest: sha1(Buffer.concat([data.subarray(2500), Buffer.alloc(1000)])) },
+        ]);
+        expect(results.slice(2, 5)).toEqual([
+          { kind: "missing", fileIndex: 0, reason: "short" },
+          { kind: "missing", fileIndex: 1, reason: "absent" },
+          { kind: "missing", fileIndex: 2, reason: "notAFile" },
+        ]);
+        expect(results[5]).toMatchObject({ kind: "failed", path: files.loop, message: expect.stringMatching(/ELOOP/) });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it("hands the bytes back with sha1Keep", async () => {

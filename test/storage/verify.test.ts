@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import fc from "fast-check";
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Metainfo } from "../../src/protocol/types.js";
 import { resolveDataFiles } from "../../src/storage/dataPath.js";
 import { createHashPool, createInlineHasher, type PieceHasher } from "../../src/storage/hashPool.js";
+import { PayloadReadError } from "../../src/storage/pieceSource.js";
 import { verifyPayload, type PieceVerdict } from "../../src/storage/verify.js";
 import { layoutOf, metainfoOf, pieceHashesOf, type FileSpec } from "./fixtures.js";
 
@@ -56,14 +57,14 @@ async function flipByte(path: string, at: number): Promise<void> {
   }
 }
 
-describe("verifyPayload", () => {
+describe.each(["workerReads", "transfer"] as const)("verifyPayload (%s)", (strategy) => {
   it("finds every piece of intact data valid, pad files included, with progress up to the total", async () => {
     const { meta, paths } = await writePayload(
       [{ length: 1000 }, { length: 24, pad: true }, { length: 0 }, { length: 3000 }, { length: 1 }],
       1024,
     );
     const progress: number[] = [];
-    const result = await verifyPayload({ meta, paths, hasher: pool, onProgress: (done, total) => progress.push(done / total) });
+    const result = await verifyPayload({ meta, paths, hasher: pool, strategy, onProgress: (done, total) => progress.push(done / total) });
     expect(result).toEqual({ pieces: 4, valid: 4, invalid: [], missing: [] });
     expect(progress.at(-1)).toBe(1);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
@@ -73,7 +74,7 @@ describe("verifyPayload", () => {
     const { meta, paths } = await writePayload([{ length: 5000 }, { length: 5000 }], 2048);
     await flipByte(paths[1] as string, 4000); // payload byte 9000: piece 4
     const verdicts: PieceVerdict[] = [];
-    const result = await verifyPayload({ meta, paths, hasher: pool, onPiece: (v) => verdicts.push(v) });
+    const result = await verifyPayload({ meta, paths, hasher: pool, strategy, onPiece: (v) => verdicts.push(v) });
     expect(result).toEqual({ pieces: 5, valid: 4, invalid: [4], missing: [] });
     const bad = verdicts.find((v) => v.kind === "invalid");
     expect(bad?.kind === "invalid" && bad.expected.equals(meta.pieceHashes.subarray(80, 100))).toBe(true);
@@ -85,30 +86,42 @@ describe("verifyPayload", () => {
     await rm(paths[1] as string); // pieces 3..5 (piece 5 also needs file 2)
     await rm(paths[3] as string);
     await mkdir(paths[3] as string); // piece 9 (file 3 is 9000..9100)
-    const result = await verifyPayload({ meta, paths, hasher: pool });
+    const result = await verifyPayload({ meta, paths, hasher: pool, strategy });
     expect(result).toEqual({ pieces: 10, valid: 5, invalid: [], missing: [2, 3, 4, 5, 9] });
+  });
+
+  it("fails with the path when a file cannot be read for a reason other than absence", async () => {
+    const { meta, paths } = await writePayload([{ length: 100 }, { length: 100 }], 64);
+    await rm(paths[1] as string);
+    await symlink(paths[1] as string, paths[1] as string); // ELOOP on open
+    const run = verifyPayload({ meta, paths, hasher: pool, strategy });
+    await expect(run).rejects.toBeInstanceOf(PayloadReadError);
+    await expect(run).rejects.toThrow(paths[1] as string);
   });
 
   it("checks only the subset asked for", async () => {
     const { meta, paths } = await writePayload([{ length: 10_000 }], 1024);
     await flipByte(paths[0] as string, 0);
-    const result = await verifyPayload({ meta, paths, hasher: pool, pieces: [9, 3, 0] });
+    const result = await verifyPayload({ meta, paths, hasher: pool, strategy, pieces: [9, 3, 0] });
     expect(result).toEqual({ pieces: 3, valid: 2, invalid: [0], missing: [] });
-    await expect(verifyPayload({ meta, paths, hasher: pool, pieces: [10] })).rejects.toThrow(RangeError);
-    await expect(verifyPayload({ meta, paths, hasher: pool, pieces: [1, 1] })).rejects.toThrow(/twice/);
+    await expect(verifyPayload({ meta, paths, hasher: pool, strategy, pieces: [10] })).rejects.toThrow(RangeError);
+    await expect(verifyPayload({ meta, paths, hasher: pool, strategy, pieces: [1, 1] })).rejects.toThrow(/twice/);
   });
 
   it("stops when aborted and leaves nothing running", async () => {
-    const { meta, paths } = await writePayload([{ length: 50_000 }], 1024);
+    // Pieces of 2 MiB: one piece per worker batch, so an abort after the first leaves work undone.
+    const { meta, paths } = await writePayload([{ length: 12 * 1024 * 1024 }], 2 * 1024 * 1024);
     const controller = new AbortController();
     let seen = 0;
     const run = verifyPayload({
       meta,
       paths,
       hasher: pool,
+      strategy,
+      inFlight: 1,
       signal: controller.signal,
       onPiece: () => {
-        if (++seen === 3) controller.abort();
+        if (++seen === 1) controller.abort();
       },
     });
     await expect(run).rejects.toThrow();
@@ -136,7 +149,7 @@ describe("verifyPayload", () => {
         await flipByte(paths[target.i] as string, within);
         const damaged = Math.floor((target.f.offset + within) / pieceLength);
         for (const hasher of [pool, inline]) {
-          const result = await verifyPayload({ meta, paths, hasher });
+          const result = await verifyPayload({ meta, paths, hasher, strategy });
           expect(result.invalid).toEqual([damaged]);
           expect(result.valid).toBe(meta.pieceCount - 1);
         }
