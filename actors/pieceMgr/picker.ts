@@ -20,9 +20,17 @@
  * through the in-flight set, which is bounded by maxPiecesInFlight.
  */
 
-export const BLOCK_SIZE = 16 * 1024;
+import { BLOCK_SIZE } from "../../src/storage/layout.js";
 
+export { BLOCK_SIZE };
+
+/** A connection's address as `host:port` (the host is what a ban applies to). */
 export type PeerKey = string;
+
+export function hostOfPeer(peer: PeerKey): string {
+  const colon = peer.lastIndexOf(":");
+  return colon < 0 ? peer : peer.slice(0, colon);
+}
 
 export interface BlockRequest {
   readonly piece: number;
@@ -295,13 +303,12 @@ export class PiecePicker {
     return { kind: "pieceComplete", piece, begin, contributors: uniq(p.senders), cancelFrom };
   }
 
-  /** The piece failed its hash: start it over. Returns who sent its blocks. */
-  pieceFailed(piece: number): PeerKey[] {
+  /** The piece failed its hash: start it over. Returns who sent each of its blocks. */
+  pieceFailed(piece: number): readonly (PeerKey | undefined)[] {
     const p = this.inFlight.get(piece);
     if (p === undefined) return [];
-    const senders = uniq(p.senders);
     this.dropInFlight(piece);
-    return senders;
+    return p.senders;
   }
 
   /** Hash matched and the write returned: the piece is ours. */

@@ -108,7 +108,7 @@ describe("PiecePicker", () => {
     const p = picker(1);
     p.peerJoined("a", all);
     for (const r of p.pick("a", 2)) p.onBlock("a", r.piece, r.begin, r.length);
-    expect(p.pieceFailed(0)).toEqual(["a"]);
+    expect(p.pieceFailed(0)).toEqual(["a", "a"]);
     expect(p.hasPiece(0)).toBe(false);
     expect(p.pick("a", 2)).toHaveLength(2);
   });
