@@ -6,13 +6,14 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cp, mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseMetainfo } from "../../src/protocol/metainfo.js";
 import { describeInterop, libtorrentMissing, PYTHON } from "../helpers/interop.js";
+import { flipByte } from "../storage/fixtures.js";
 import { jsonLine, runCli } from "../storage/runCli.js";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -76,18 +77,6 @@ async function copyOf(payload: string, label: string): Promise<{ savePath: strin
   await mkdir(savePath, { recursive: true });
   await cp(payload, dataPath, { recursive: true });
   return { savePath, dataPath };
-}
-
-async function flipByte(path: string, at: number): Promise<void> {
-  const handle = await open(path, "r+");
-  try {
-    const one = Buffer.alloc(1);
-    await handle.read(one, 0, 1, at);
-    one[0] = (one[0] ?? 0) ^ 0x5a;
-    await handle.write(one, 0, 1, at);
-  } finally {
-    await handle.close();
-  }
 }
 
 describeInterop("create and verify against libtorrent", libtorrentMissing, () => {

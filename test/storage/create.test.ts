@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +9,7 @@ import { resolveDataFiles } from "../../src/storage/dataPath.js";
 import { createHashPool, createInlineHasher, type PieceHasher } from "../../src/storage/hashPool.js";
 import { scanPayload } from "../../src/storage/scan.js";
 import { verifyPayload } from "../../src/storage/verify.js";
-import { pieceHashesOf } from "./fixtures.js";
+import { flipByte, pieceHashesOf } from "./fixtures.js";
 
 let root: string;
 let pool: PieceHasher;
@@ -133,9 +133,7 @@ describe("verify after create", () => {
   it("finds a flipped byte invalid and a truncated or deleted file missing", async () => {
     const { top } = await writeTree("damaged", [["a", 50_000], ["b", 50_000], ["c", 50_000]]);
     const { torrent } = await createTorrent({ path: top, hasher: pool, pieceLength: 16_384 });
-    const c = await readFile(join(top, "c"));
-    c[49_999] = (c[49_999] ?? 0) ^ 1; // payload byte 149_999: the last piece, 9
-    await writeFile(join(top, "c"), c);
+    await flipByte(join(top, "c"), 49_999); // payload byte 149_999: the last piece, 9
     await truncate(join(top, "a"), 40_000); // piece 2 (32_768..49_151) and 3 (..65_535) need bytes past 40_000
     expect(await verifyAt(torrent, top)).toEqual({ pieces: 10, valid: 7, invalid: [9], missing: [2, 3] });
     await rm(join(top, "b")); // bytes 50_000..99_999: pieces 3..6

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { open } from "node:fs/promises";
 import type { FileEntry, Metainfo } from "../../src/protocol/types.js";
 import type { PayloadLayout } from "../../src/storage/layout.js";
 
@@ -57,4 +58,17 @@ export function metainfoOf(layout: PayloadLayout, pieceHashes: Buffer, name = "p
     createdBy: undefined,
     creationDate: undefined,
   };
+}
+
+/** Flips the bits of one byte of a file in place (damage that keeps its size). */
+export async function flipByte(path: string, at: number): Promise<void> {
+  const handle = await open(path, "r+");
+  try {
+    const one = Buffer.alloc(1);
+    await handle.read(one, 0, 1, at);
+    one[0] = (one[0] ?? 0) ^ 0xff;
+    await handle.write(one, 0, 1, at);
+  } finally {
+    await handle.close();
+  }
 }

@@ -9,7 +9,7 @@ import { resolveDataFiles } from "../../src/storage/dataPath.js";
 import { createHashPool, createInlineHasher, type PieceHasher } from "../../src/storage/hashPool.js";
 import { PayloadReadError } from "../../src/storage/pieceSource.js";
 import { verifyPayload, type PieceVerdict } from "../../src/storage/verify.js";
-import { layoutOf, metainfoOf, pieceHashesOf, type FileSpec } from "./fixtures.js";
+import { flipByte, layoutOf, metainfoOf, pieceHashesOf, type FileSpec } from "./fixtures.js";
 
 let root: string;
 let pool: PieceHasher;
@@ -42,19 +42,6 @@ async function writePayload(specs: readonly FileSpec[], pieceLength: number): Pr
     }),
   );
   return { meta, paths };
-}
-
-async function flipByte(path: string, at: number): Promise<void> {
-  const { open } = await import("node:fs/promises");
-  const handle = await open(path, "r+");
-  try {
-    const one = Buffer.alloc(1);
-    await handle.read(one, 0, 1, at);
-    one[0] = (one[0] ?? 0) ^ 0xff;
-    await handle.write(one, 0, 1, at);
-  } finally {
-    await handle.close();
-  }
 }
 
 describe.each(["workerReads", "transfer"] as const)("verifyPayload (%s)", (strategy) => {
