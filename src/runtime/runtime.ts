@@ -268,7 +268,7 @@ export class Runtime {
   // ---- hooks from signals.ts --------------------------------------------------------------
 
   /** @internal */
-  processExited(proc: Proc, reason: ExitReason, onItsOwn: boolean, queued: number, links: number): void {
+  processExited(proc: Proc, reason: ExitReason, onItsOwn: boolean, last: { queued: number; links: number; name: Name | undefined }): void {
     this.procs.delete(proc.pid.id);
     if (onItsOwn && isAbnormal(reason)) {
       this.report(
@@ -276,12 +276,12 @@ export class Runtime {
         "crash_report",
         {
           pid: proc.pid.toString(),
-          name: proc.names?.[0] === undefined ? undefined : displayName(proc.names[0]),
+          name: last.name === undefined ? undefined : displayName(last.name),
           behaviour: proc.impl.name,
           reason: formatReason(reason),
           err: reason.kind === "error" ? reason.error : undefined,
-          queued,
-          links,
+          queued: last.queued,
+          links: last.links,
           parent: proc.parent?.toString(),
         },
         "crash report",

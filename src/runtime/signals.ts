@@ -97,6 +97,7 @@ function finalize(proc: Proc, reason: ExitReason, onItsOwn: boolean): void {
   const pid = proc.pid;
   const queued = proc.mailbox.size;
   const linkCount = proc.links?.size ?? 0;
+  const name = proc.names?.[0];
   proc.mailbox.clear();
   cancelAllTimers(proc);
   if (proc.idleTimer !== undefined) proc.idleTimer = undefined;
@@ -138,7 +139,7 @@ function finalize(proc: Proc, reason: ExitReason, onItsOwn: boolean): void {
     for (const [ref, watcher] of watchers) watcher.onDown(ref, pid, reason);
   }
 
-  rt.processExited(proc, reason, onItsOwn, queued, linkCount);
+  rt.processExited(proc, reason, onItsOwn, { queued, links: linkCount, name });
   pid.proc = undefined;
   proc.state = undefined;
 }
