@@ -74,8 +74,8 @@ async function runCreate(args: CreateArgs): Promise<void> {
       private: args.private,
       createdBy: "swarmsup/0.1.0",
       onProgress: (done, total) => progress.update(done, total),
-      ...(args.name === undefined ? {} : { name: args.name }),
-      ...(args.pieceLength === undefined ? {} : { pieceLength: args.pieceLength }),
+      name: args.name,
+      pieceLength: args.pieceLength,
     });
   } catch (err) {
     // MetainfoError here: the data holds something a torrent cannot carry (e.g. two names equal once sanitized).

@@ -48,9 +48,9 @@ export async function createTorrent(options: CreateTorrentOptions): Promise<Crea
   const pieceHashes = await hashPayload(scanned, {
     pieceLength,
     hasher: options.hasher,
-    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-    ...(options.strategy === undefined ? {} : { strategy: options.strategy }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    onProgress: options.onProgress,
+    strategy: options.strategy,
+    signal: options.signal,
   });
   return buildTorrent({
     name: options.name ?? scanned.name,
@@ -60,9 +60,9 @@ export async function createTorrent(options: CreateTorrentOptions): Promise<Crea
     announce: (options.announce ?? []).map((url) => [url]),
     webSeeds: [...(options.webSeeds ?? [])],
     private: options.private ?? false,
-    ...(options.createdBy === undefined ? {} : { createdBy: options.createdBy }),
+    createdBy: options.createdBy,
     creationDate: options.creationDate ?? Math.floor(Date.now() / 1000),
-    ...(options.comment === undefined ? {} : { comment: options.comment }),
+    comment: options.comment,
   });
 }
 
@@ -105,8 +105,8 @@ export async function hashPayload(scanned: ScannedPayload, options: HashPayloadO
     hasher: options.hasher,
     pieces: indices(layout.pieceCount),
     onOutcome: record,
-    ...(options.strategy === undefined ? {} : { strategy: options.strategy }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    strategy: options.strategy,
+    signal: options.signal,
   });
   return hashes;
 }

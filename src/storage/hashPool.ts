@@ -1,10 +1,13 @@
 /**
  * SHA-1 of pieces, off the main thread (a piscina pool) or on it (inline), behind one
- * interface so callers choose by measurement. The pool never copies a piece: each
- * piece travels in an ArrayBuffer of its own that is transferred to the worker (the
- * caller's reference is detached: byteLength 0 afterwards), and `sha1Keep` transfers
- * it back. An ArrayBuffer holding more than the piece would be transferred whole, so
- * callers allocate one per piece (`pieceBuffer`).
+ * interface so callers choose by measurement. Two ways in:
+ * - pieces already in memory (the download path): the pool never copies one; each
+ *   travels in an ArrayBuffer of its own that is transferred to the worker (the
+ *   caller's reference is detached: byteLength 0 afterwards), and `sha1Keep` transfers
+ *   it back. An ArrayBuffer holding more than the piece would be transferred whole, so
+ *   callers allocate one per piece (`pieceBuffer`);
+ * - pieces on disk (create, verify, recheck): `sha1OfFilePieces` sends only where the
+ *   bytes are and the worker reads them itself (filePiece.ts has the measurements).
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -38,7 +41,8 @@ export function pieceBuffer(size: number): Buffer {
  * dist/src/storage/hashWorker.js: beside this module when it runs compiled, and when
  * it runs from src/ under vitest (a .ts module URL) the same file under dist/, which
  * `npm run build` (and `npm ci` via `prepare`) produces. A missing build is an error
- * that says so, not a hang.
+ * that says so, not a hang; a stale one runs the worker as last built (its code is
+ * small: hashWorker.ts and filePiece.ts).
  */
 export function hashWorkerFile(moduleUrl: string = import.meta.url): string {
   const fromSources = new URL(moduleUrl).pathname.endsWith(".ts");

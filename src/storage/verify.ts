@@ -84,9 +84,9 @@ export async function verifyPayload(options: VerifyOptions): Promise<VerifyResul
     hasher: options.hasher,
     pieces,
     onOutcome: record,
-    ...(options.inFlight === undefined ? {} : { inFlight: options.inFlight }),
-    ...(options.strategy === undefined ? {} : { strategy: options.strategy }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    inFlight: options.inFlight,
+    strategy: options.strategy,
+    signal: options.signal,
   });
   const ascending = (a: number, b: number): number => a - b;
   return { pieces: pieces.length, valid, invalid: invalid.sort(ascending), missing: missing.sort(ascending) };
