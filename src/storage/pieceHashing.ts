@@ -6,8 +6,10 @@
  * - "transfer": the main thread reads each piece (PieceSource, two reads at once) into
  *   a buffer of its own, moves it to a worker and gets it back for the next read —
  *   the download path's mechanism, kept for comparison (bench/hash.ts).
- * Guarantees of both: at most `inFlight` pieces are alive at once (so memory and the
- * pool's queue are bounded); every requested piece gets exactly one outcome, in
+ * Guarantees of both: at most `inFlight` jobs are alive at once, so memory and the
+ * pool's queue are bounded (a job is one piece buffer for "transfer"; for
+ * "workerReads" a batch of up to BATCH_BYTES described by offsets, whose bytes only
+ * ever exist in each worker's one scratch buffer); every requested piece gets exactly one outcome, in
  * completion order; the returned promise settles only after everything it started has
  * settled (the first error wins; an abort stops taking new pieces).
  */
@@ -31,7 +33,7 @@ export interface HashPiecesOptions {
   readonly pieces: Iterable<number>;
   /** Called once per piece; a throw here stops the pipeline and rejects the run. */
   readonly onOutcome: (outcome: PieceHashOutcome) => void;
-  /** Pieces alive at once; default `defaultInFlight(hasher, pieceLength)`. */
+  /** Jobs alive at once (see above); default `defaultInFlight(hasher, pieceLength)`. */
   readonly inFlight?: number;
   readonly strategy?: HashStrategy;
   readonly signal?: AbortSignal;
