@@ -26,6 +26,8 @@ interface WorkerState {
 
 export interface World {
   readonly journal: string[];
+  /** Resources adopted by live workers (each worker adopts one and arms one long timer). */
+  readonly openResources: () => number;
   /** A child spec for a worker registered as ["w", id]. */
   worker(id: string, options?: { restart?: RestartType; shutdown?: Shutdown; significant?: boolean; hangOnStop?: boolean }): ChildSpec;
   pidOf(id: string): Pid | undefined;
@@ -38,12 +40,16 @@ export interface World {
 export function world(h: Harness): World {
   const journal: string[] = [];
   let mark = 0;
+  let open = 0;
   const behaviour = (hangOnStop: boolean) =>
     defineServer<WorkerState, string, unknown, WorkerCommand>({
       name: "worker",
       init: (id, ctx) => {
         ctx.trapExit(true);
         journal.push(`start:${id}`);
+        ctx.sendAfter(1e9, "far future");
+        open++;
+        ctx.adopt({ close: () => void open-- });
         return ok({ id });
       },
       handleCast: (cmd, state) => {
@@ -60,6 +66,7 @@ export function world(h: Harness): World {
   const hanging = behaviour(true);
   return {
     journal,
+    openResources: () => open,
     worker: (id, options = {}) => ({
       id,
       start: () => startServer(options.hangOnStop === true ? hanging : plain, id, { name: ["w", id] }),
