@@ -2,6 +2,8 @@
  * Rate-limited reports (crash reports, supervisor reports) through a token bucket on the
  * runtime's clock. Over the limit a report is counted, not logged; one "suppressed N" summary
  * per window follows. Memory is a few counters, however many processes die at once.
+ * Fields name processes `actor` (pino's own `pid` is the OS process id); the summary timer is
+ * unref'd, so a summary still pending when the Node process exits is not written.
  */
 import type { Clock, TimerHandle } from "./clock.js";
 

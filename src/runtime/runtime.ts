@@ -275,7 +275,7 @@ export class Runtime {
         "error",
         "crash_report",
         {
-          pid: proc.pid.toString(),
+          actor: proc.pid.toString(),
           name: last.name === undefined ? undefined : displayName(last.name),
           behaviour: proc.impl.name,
           reason: formatReason(reason),
@@ -292,7 +292,7 @@ export class Runtime {
 
   /** @internal */
   resourceCloseFailed(pid: Pid, error: unknown): void {
-    this.report("warn", "resource_close_failed", { pid: pid.toString(), err: error }, "closing an owned resource failed");
+    this.report("warn", "resource_close_failed", { actor: pid.toString(), err: error }, "closing an owned resource failed");
   }
 
   private lookupQuietly(name: Name): Proc | undefined {

@@ -215,7 +215,7 @@ export class ServerImpl<S> implements ProcImpl {
       info = IDLE_TIMEOUT;
     }
     if (b.handleInfo === undefined) {
-      proc.rt.report("warn", "unexpected_info", { pid: proc.pid.toString(), behaviour: b.name }, "message dropped: no handleInfo");
+      proc.rt.report("warn", "unexpected_info", { actor: proc.pid.toString(), behaviour: b.name }, "message dropped: no handleInfo");
       return undefined;
     }
     return this.after(proc, b.handleInfo(info, proc.state as S, proc), INFO_KINDS, "handleInfo", undefined);

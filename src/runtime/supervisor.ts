@@ -295,7 +295,7 @@ function childFields(sup: Proc, state: SupervisorState, child: Child, pid: Pid |
     supervisor: sup.pid.toString(),
     name: state.flags.name,
     child: child.spec.id,
-    pid: pid?.toString(),
+    actor: pid?.toString(),
     reason: formatReason(reason),
     err: reason.kind === "error" ? reason.error : undefined,
     restart: child.spec.restart,

@@ -115,7 +115,7 @@ describe("crash reports", () => {
     await h.settle();
     const reports = h.reports("crash_report");
     expect(reports).toHaveLength(1);
-    expect(reports[0]?.obj).toMatchObject({ pid: a.toString(), name: "crasher", reason: "error: Error: kaput" });
+    expect(reports[0]?.obj).toMatchObject({ actor: a.toString(), name: "crasher", reason: "error: Error: kaput" });
     expect(reports[0]?.obj.err).toBeInstanceOf(Error);
   });
 
