@@ -144,7 +144,8 @@ async function startDynamic(sup: Proc, state: SupervisorState, args: readonly un
 }
 
 async function terminate(sup: Proc, state: SupervisorState, id: string | Pid): Promise<AdminReply> {
-  const child = id instanceof Pid ? state.byPid.get(id) : state.dynamic ? undefined : state.order.find((c) => c.spec.id === id);
+  if (state.dynamic && !(id instanceof Pid)) return failure("simple_one_for_one"); // dynamic children have no ids
+  const child = id instanceof Pid ? state.byPid.get(id) : state.order.find((c) => c.spec.id === id);
   if (child === undefined) return failure("not_found");
   await stopChild(sup, state, child);
   child.restarting = false;

@@ -1,5 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock, Reason, Runtime, settle, type Pid } from "../../src/runtime/index.js";
+import {
+  call,
+  cast,
+  CallMsg,
+  defaultRuntime,
+  defineServer,
+  ManualClock,
+  noreply,
+  ok,
+  Reason,
+  reply,
+  Runtime,
+  send,
+  settle,
+  spawn,
+  startServer,
+  stopProcess,
+  whereis,
+  type Pid,
+} from "../../src/runtime/index.js";
 
 const quiet = { error: () => undefined, warn: () => undefined };
 
@@ -39,5 +58,45 @@ describe("several runtimes (nodes) in one process", () => {
     const exited = a.awaitExit(watcher);
     b.exit(child as Pid, Reason.error("cross-node crash"));
     expect(await exited).toEqual(Reason.error("cross-node crash"));
+  });
+});
+
+describe("the default runtime and the free functions", () => {
+  it("spawn/send/call/cast/whereis/stopProcess act on the default runtime outside actors", async () => {
+    const seen: unknown[] = [];
+    const pid = spawn(
+      (msg, ctx) => {
+        if (msg instanceof CallMsg) ctx.replyTo(msg.from, "pong");
+        else seen.push(msg);
+      },
+      { name: "free-fn-test" },
+    );
+    expect(whereis("free-fn-test")).toBe(pid);
+    expect(defaultRuntime().isAlive(pid)).toBe(true);
+    send("free-fn-test", "hi");
+    cast(pid, "ignored by a raw actor? no: it is a CastMsg");
+    expect(await call("free-fn-test", "ping")).toBe("pong");
+    expect(seen[0]).toBe("hi");
+    expect(await stopProcess(pid, Reason.shutdown())).toEqual(Reason.shutdown());
+    expect(whereis("free-fn-test")).toBeUndefined();
+  });
+
+  it("a server started from inside an actor lives on that actor's runtime", async () => {
+    const b = new Runtime({ logger: quiet });
+    const server = defineServer<number>({
+      name: "counter",
+      init: () => ok(0),
+      handleCall: (_req, _from, n) => reply(n + 1, n + 1),
+      handleCast: (_msg, n) => noreply(n),
+    });
+    let started: Pid | undefined;
+    const starter = b.spawn(async () => {
+      started = (await startServer(server, undefined, { name: "counter" })) as Pid;
+    });
+    b.send(starter, "go");
+    await settle();
+    expect(b.whereis("counter")).toBe(started);
+    expect(defaultRuntime().whereis("counter")).toBeUndefined();
+    expect(b.info(started as Pid)?.links).toEqual([starter]);
   });
 });

@@ -353,6 +353,7 @@ describe("simple_one_for_one", () => {
     expect(await countChildren(pool)).toEqual({ specs: 1, active: 2, supervisors: 0, workers: 2 });
     expect(((await caught(restartChild(pool, "peer"))) as SupervisorError).code).toBe("simple_one_for_one");
     expect(((await caught(deleteChild(pool, "peer"))) as SupervisorError).code).toBe("simple_one_for_one");
+    expect(((await caught(terminateChild(pool, "peer"))) as SupervisorError).code).toBe("simple_one_for_one");
     await terminateChild(pool, p1 as Pid);
     expect((await whichChildren(pool)).map((c) => c.pid)).toEqual([w.pidOf("10.0.0.2:6881")]);
   });
