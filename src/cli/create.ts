@@ -2,11 +2,11 @@ import { rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Command } from "commander";
 import { MetainfoError } from "../protocol/errors.js";
-import { createTorrent, type CreatedTorrent } from "../storage/create.js";
-import { createHashPool } from "../storage/hashPool.js";
+import { createTorrentFrom, type CreatedTorrent } from "../storage/create.js";
+import { oneShotHasher } from "../storage/hashPool.js";
 import { pieceLengthProblem } from "../storage/pieceLength.js";
 import { PayloadReadError } from "../storage/pieceSource.js";
-import { PayloadScanError } from "../storage/scan.js";
+import { PayloadScanError, scanPayload } from "../storage/scan.js";
 import { jobFailed, usageError } from "./errors.js";
 import { formatBytes, startProgress } from "./progress.js";
 
@@ -62,12 +62,14 @@ export function parseCreateArgs(path: string, options: Record<string, unknown>):
 }
 
 async function runCreate(args: CreateArgs): Promise<void> {
-  const hasher = createHashPool();
+  const scanned = await scanPayload(args.path).catch((err: unknown) => {
+    throw err instanceof PayloadScanError ? jobFailed(`create: ${err.message}`) : err;
+  });
+  const hasher = oneShotHasher(scanned.length);
   const progress = startProgress({ label: "hashing", json: args.json });
   let created: CreatedTorrent;
   try {
-    created = await createTorrent({
-      path: args.path,
+    created = await createTorrentFrom(scanned, {
       hasher,
       announce: args.announce,
       webSeeds: args.webSeeds,

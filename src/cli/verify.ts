@@ -11,7 +11,7 @@ import { BencodeError, MetainfoError } from "../protocol/errors.js";
 import { parseMetainfo } from "../protocol/metainfo.js";
 import type { Metainfo } from "../protocol/types.js";
 import { resolveDataFiles } from "../storage/dataPath.js";
-import { createHashPool } from "../storage/hashPool.js";
+import { oneShotHasher } from "../storage/hashPool.js";
 import { PayloadReadError } from "../storage/pieceSource.js";
 import { verifyPayload, type VerifyResult } from "../storage/verify.js";
 import { jobFailed, usageError } from "./errors.js";
@@ -71,7 +71,7 @@ async function checkDataPath(meta: Metainfo, dataPath: string): Promise<void> {
 }
 
 async function runVerify(meta: Metainfo, dataPath: string, json: boolean): Promise<VerifyResult> {
-  const hasher = createHashPool();
+  const hasher = oneShotHasher(meta.length);
   const progress = startProgress({ label: "verifying", json });
   try {
     return await verifyPayload({

@@ -43,7 +43,11 @@ export interface CreatedTorrent {
 }
 
 export async function createTorrent(options: CreateTorrentOptions): Promise<CreatedTorrent> {
-  const scanned = await scanPayload(options.path);
+  return createTorrentFrom(await scanPayload(options.path), options);
+}
+
+/** `createTorrent` for a payload already scanned (a caller may pick the hasher by its size). */
+export async function createTorrentFrom(scanned: ScannedPayload, options: Omit<CreateTorrentOptions, "path">): Promise<CreatedTorrent> {
   const pieceLength = options.pieceLength ?? autoPieceLength(scanned.length);
   const pieceHashes = await hashPayload(scanned, {
     pieceLength,

@@ -61,6 +61,23 @@ describe("swarmsup verify", () => {
     expect(run.stderr.trim()).toBe("swarmsup: verify: 2 of 5 pieces failed (1 invalid, 1 missing)");
   });
 
+  it("hashes a payload of 128 MiB or more on the worker pool, and exits when done", async () => {
+    const big = join(root, "big.bin");
+    await writeFile(big, "");
+    await truncate(big, 128 * 1024 * 1024); // sparse: zeros that cost no disk
+    const torrent = join(root, "big.torrent");
+    const debug = { SWARMSUP_LOG: "debug" };
+    const created = await runCli(["create", big, "-o", torrent, "--json"], debug);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stderr).toMatch(/"hasher":"pool","parallelism":\d+.*"hasher chosen"/);
+    const verified = await runCli(["verify", torrent, big, "--json"], debug);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stderr).toMatch(/"hasher":"pool"/);
+    expect(jsonLine(verified)).toEqual({ pieces: 2048, valid: 2048, invalid: [], missing: [] });
+    const small = await runCli(["verify", singleTorrent, join(root, "single.bin"), "--json"], debug);
+    expect(small.stderr).toMatch(/"hasher":"inline"/);
+  });
+
   it("prints a human summary without --json", async () => {
     const dir = await albumCopy("human");
     await rm(join(dir, "b.bin"));

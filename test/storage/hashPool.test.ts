@@ -3,7 +3,15 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHashPool, createInlineHasher, hashWorkerFile, pieceBuffer, type PieceHasher } from "../../src/storage/hashPool.js";
+import {
+  createHashPool,
+  createInlineHasher,
+  hashWorkerFile,
+  oneShotHasher,
+  pieceBuffer,
+  POOL_MIN_PAYLOAD_BYTES,
+  type PieceHasher,
+} from "../../src/storage/hashPool.js";
 
 const sha1 = (data: Uint8Array): Buffer => createHash("sha1").update(data).digest();
 
@@ -110,6 +118,18 @@ function hasherContract(name: string, make: () => PieceHasher, transfers: boolea
 
 hasherContract("createHashPool", () => createHashPool({ threads: 2 }), true);
 hasherContract("createInlineHasher", createInlineHasher, false);
+
+describe("oneShotHasher", () => {
+  it("hashes small jobs inline and large ones on the pool", async () => {
+    expect(oneShotHasher(POOL_MIN_PAYLOAD_BYTES - 1).kind).toBe("inline");
+    const pool = oneShotHasher(POOL_MIN_PAYLOAD_BYTES);
+    try {
+      expect(pool.kind).toBe("pool");
+    } finally {
+      await pool.close();
+    }
+  });
+});
 
 describe("createHashPool lifecycle", () => {
   it("rejects a nonsensical thread count", () => {

@@ -11,12 +11,12 @@ export interface CliRun {
 }
 
 /** Runs `node dist/src/cli/main.js ...args` to completion (stdout is a pipe: no progress bar). */
-export function runCli(args: readonly string[], cwd?: string): Promise<CliRun> {
+export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { cwd, timeout: 60_000, env: { ...process.env, SWARMSUP_LOG: "warn" } },
+      { timeout: 60_000, env: { ...process.env, SWARMSUP_LOG: "warn", ...env } },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== "number") {
           reject(error);
