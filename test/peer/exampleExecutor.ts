@@ -150,6 +150,11 @@ export class ExampleLink {
     if (linkFlags(this.machine.getSnapshot()).amChoking) this.send({ type: "UNCHOKE_PEER" });
   }
 
+  /** The link clock found the peer stalled. */
+  snub(): void {
+    if (!linkFlags(this.machine.getSnapshot()).snubbed) this.send({ type: "SNUBBED" });
+  }
+
   request(index: number, begin: number, length: number): void {
     this.outstanding.add(index, begin, length);
   }
