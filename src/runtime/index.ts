@@ -1,4 +1,30 @@
-/** The actor runtime's public API (see the report / docs for the tour). */
+/**
+ * The actor runtime: OTP's processes, links, monitors, gen_server and supervisors for Node.
+ *
+ * Tour:
+ * - `new Runtime({ clock, logger })` is a node (process table, registry, clock, events, crash
+ *   reporter); `defaultRuntime()` is used when none is given. Free functions (`spawn`, `send`,
+ *   `call`, ...) act on the calling actor's runtime, else the default one.
+ * - Raw actors: `rt.spawn((msg, ctx) => ...)`; `ctx` (Ctx) links, monitors, traps exits, sets
+ *   timers, adopts resources and turns outside callbacks into messages (wrap/relay/pipe).
+ * - Servers: `defineServer({ name, init, handleCall, handleCast, handleInfo, terminate })` and
+ *   `startServer(behaviour, args, { name })`, answered with ok/reply/noreply/stop/stopReply.
+ * - Supervisors: `startSupervisor(supervisorSpec({ strategy, intensity, period, children }))`,
+ *   administered with startChild/terminateChild/deleteChild/restartChild/whichChildren/countChildren.
+ * - Time: `ManualClock` + `advance(clock, ms)` / `settle()` drive everything deterministically.
+ *
+ * Deliberate differences from Erlang/OTP:
+ * - No preemption: a kill marks the actor dead, drops its mailbox and closes its resources,
+ *   but JS already running in its handler finishes (its result is ignored).
+ * - No selective receive: a process waits on promises instead (calls, starts, shutdowns are
+ *   answered outside the mailbox), so the mailbox stays a plain FIFO.
+ * - Mailboxes are unbounded, as in Erlang; backpressure belongs to the actors (sockets paused,
+ *   pieces in flight capped), and mailbox lengths are visible in snapshots.
+ * - An exit signal sent from outside any actor has `from: undefined`; a server started
+ *   without a parent treats such an EXIT as its parent's.
+ * - `stopReply` replies before terminate runs (OTP replies after terminate, just before exiting).
+ * - Hibernation, code change and format_status have no counterpart.
+ */
 export { Runtime, type RuntimeOptions } from "./runtime.js";
 export { defaultRuntime, currentRuntime } from "./defaultRuntime.js";
 export { Scheduler, defaultScheduler, type SchedulerOptions } from "./scheduler.js";

@@ -103,7 +103,7 @@ async function init(spec: ValidatedSpec, ctx: Ctx): Promise<InitResult<Superviso
     }
     if (outcome.kind === "ignored" && childSpec.restart === "temporary") continue;
     state.order.push(child);
-    if (outcome.kind === "started") attach(sup, state, child, outcome.pid);
+    if (outcome.kind === "started") attach(state, child, outcome.pid);
   }
   return ok(state);
 }
@@ -116,13 +116,12 @@ function handleInfo(msg: unknown, state: SupervisorState, ctx: Ctx): Promise<Sup
 }
 
 /** @internal Records a running child. */
-export function attach(sup: Proc, state: SupervisorState, child: Child, pid: Pid): void {
+export function attach(state: SupervisorState, child: Child, pid: Pid): void {
   child.pid = pid;
   child.restarting = false;
   state.byPid.set(pid, child);
   const proc = pid.proc;
   if (proc !== undefined) proc.restarts = child.restarts;
-  void sup;
 }
 
 /** @internal Forgets a child slot entirely. */
@@ -216,7 +215,7 @@ async function startAgain(sup: Proc, state: SupervisorState, child: Child, cause
   const outcome: StartOutcome = await startChild(sup, child);
   switch (outcome.kind) {
     case "started":
-      attach(sup, state, child, outcome.pid);
+      attach(state, child, outcome.pid);
       emitRestarted(sup, child, outcome.pid, cause);
       return true;
     case "ignored":

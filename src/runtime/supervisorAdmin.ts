@@ -102,7 +102,7 @@ async function startStatic(sup: Proc, state: SupervisorState, rawSpec: unknown):
   return startAndReply(sup, state, child, {
     started: (pid) => {
       state.order.push(child);
-      attach(sup, state, child, pid);
+      attach(state, child, pid);
     },
     ignored: () => {
       if (spec.restart !== "temporary") state.order.push(child);
@@ -139,7 +139,7 @@ async function startDynamic(sup: Proc, state: SupervisorState, args: readonly un
   // A temporary child is never restarted, so its args need not be kept.
   const child = new Child(template, args);
   return startAndReply(sup, state, child, {
-    started: (pid) => attach(sup, state, template.restart === "temporary" ? new Child(template, []) : child, pid),
+    started: (pid) => attach(state, template.restart === "temporary" ? new Child(template, []) : child, pid),
   });
 }
 
@@ -167,7 +167,7 @@ async function restartStatic(sup: Proc, state: SupervisorState, id: string): Pro
   if (child === undefined) return failure("not_found");
   if (child.pid !== undefined) return failure("running");
   if (child.restarting) return failure("restarting");
-  return startAndReply(sup, state, child, { started: (pid) => attach(sup, state, child, pid) });
+  return startAndReply(sup, state, child, { started: (pid) => attach(state, child, pid) });
 }
 
 function whichChildren(state: SupervisorState): ChildInfo[] {
