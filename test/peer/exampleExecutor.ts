@@ -11,7 +11,7 @@ import { analyzeWire, assertNever, openingAfter, uploadsOnChoke, type Opening, t
 import { interestChange } from "../../actors/peer/interest.js";
 import { linkFlags, peerLinkMachine, type PeerLinkEvent } from "../../actors/peer/machine.js";
 import { RequestSet, UploadQueue } from "../../actors/peer/requests.js";
-import { Bitfield, torrentGeometry, type TorrentContext, type WireEvent, type WireFeatures } from "../../src/protocol/wire/index.js";
+import { Bitfield, torrentGeometry, type TorrentContext, type TorrentGeometry, type WireEvent, type WireFeatures } from "../../src/protocol/wire/index.js";
 
 export interface ExampleLinkOptions {
   readonly torrent: TorrentContext;
@@ -23,7 +23,7 @@ export interface ExampleLinkOptions {
 
 export class ExampleLink {
   readonly machine = createActor(peerLinkMachine).start();
-  readonly geometry;
+  readonly geometry: TorrentGeometry;
   readonly features: WireFeatures;
   readonly ours: Bitfield;
   theirs: Bitfield;
