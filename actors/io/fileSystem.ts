@@ -1,0 +1,84 @@
+/**
+ * The few file operations the IO layer needs, behind an interface so tests can watch
+ * (count handles) and hold (gate a write) real files; node:fs/promises by default.
+ *
+ * Guarantees of the helpers:
+ * - `openSized` opens read-write, creating the file and its parent directories if
+ *   missing, and extends a shorter file to `length` with ftruncate (sparse: no blocks are
+ *   allocated). A longer file is left alone: truncating is irreversible and a longer file
+ *   may be someone's data; only bytes [0, length) are ever read or written, and the hash
+ *   check judges them. On a failure after the open, the handle is closed before the error
+ *   propagates.
+ * - `writeFully` / `readFully` loop on short transfers with positional IO (no shared file
+ *   position, so concurrent ops on one handle are independent); each loop is bounded
+ *   because every turn moves at least one byte or fails.
+ */
+import { constants } from "node:fs";
+import { mkdir, open } from "node:fs/promises";
+import { dirname } from "node:path";
+import { NoProgressError, ShortReadError } from "./errors.js";
+
+export interface OpenFile {
+  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number }>;
+  truncate(length: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileSystem {
+  open(path: string, flags: number, mode: number): Promise<OpenFile>;
+  mkdir(path: string, options: { recursive: true }): Promise<unknown>;
+}
+
+export const nodeFileSystem: FileSystem = {
+  open: (path, flags, mode) => open(path, flags, mode),
+  mkdir: (path, options) => mkdir(path, options),
+};
+
+/** Read-write, created if missing; never O_APPEND (pwrite would ignore the position) nor O_TRUNC. */
+const OPEN_FLAGS = constants.O_RDWR | constants.O_CREAT;
+const FILE_MODE = 0o644;
+
+export async function openSized(fs: FileSystem, path: string, length: number): Promise<OpenFile> {
+  let handle: OpenFile;
+  try {
+    handle = await fs.open(path, OPEN_FLAGS, FILE_MODE);
+  } catch (error) {
+    if (!isCode(error, "ENOENT")) throw error;
+    await fs.mkdir(dirname(path), { recursive: true });
+    handle = await fs.open(path, OPEN_FLAGS, FILE_MODE);
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size < length) await handle.truncate(length);
+    return handle;
+  } catch (error) {
+    await handle.close().catch(() => undefined); // the first error is the one worth reporting
+    throw error;
+  }
+}
+
+export async function writeFully(handle: OpenFile, path: string, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    if (bytesWritten <= 0) throw new NoProgressError(path, position + done);
+    done += bytesWritten;
+  }
+}
+
+export async function readFully(handle: OpenFile, path: string, length: number, position: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+    if (bytesRead <= 0) throw new ShortReadError(path, position, length, done);
+    done += bytesRead;
+  }
+  return buffer;
+}
+
+function isCode(error: unknown, code: string): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === code;
+}
