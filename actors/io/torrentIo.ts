@@ -1,0 +1,92 @@
+/**
+ * TorrentIo: how the piece manager and the peers of a torrent reach its files. Pieces and
+ * blocks are cut into file spans (src/storage/layout.ts) and each data span goes to its
+ * file's worker (`["file_io", infoHashHex, fileIndex]`); pad spans never touch the disk.
+ *
+ * Guarantees:
+ * - writePiece resolves only after every data span's write returned (invariant 1: a piece
+ *   is "have" only once written). It rejects only after every span settled, so nothing of
+ *   a failed piece is still being written when the caller hears about it.
+ * - readBlock returns exactly `length` bytes; pad spans read as zeros.
+ * - A span whose worker is dead or restarting (the call failed with noproc or the
+ *   worker's exit reason) is retried after a backoff on the runtime's clock (retry.ts),
+ *   so a write interrupted by a worker crash lands once io_sup restarted it. A refusal
+ *   (a range bug), a timeout, or a shutdown fails at once.
+ * - Arguments are checked here first: a wrong piece, range or data length is a RangeError
+ *   before any call.
+ * - Callable from inside any actor (pass its Ctx: the calls are its calls) or from outside
+ *   with a Runtime.
+ */
+import { pieceSize, spansOfBlock, spansOfPiece, type PayloadLayout, type Span } from "../../src/storage/layout.js";
+import { DEFAULT_IO_TIMEOUT, fileIoName, readAt, writeAt } from "../fileIo.js";
+import type { IoCaller } from "./caller.js";
+import { DEFAULT_RETRY, withRetry, type RetryEvent, type RetryPolicy } from "./retry.js";
+
+export interface TorrentIoOptions {
+  readonly retry?: RetryPolicy;
+  /** Timeout of each call to a worker (default DEFAULT_IO_TIMEOUT). */
+  readonly callTimeoutMs?: number;
+  /** Told before each retry (metrics, logs, tests). */
+  readonly onRetry?: (event: RetryEvent) => void;
+}
+
+export class TorrentIo {
+  private readonly retry: RetryPolicy;
+  private readonly timeoutMs: number;
+  private readonly onRetry: ((event: RetryEvent) => void) | undefined;
+
+  constructor(
+    private readonly meta: PayloadLayout,
+    readonly infoHashHex: string,
+    options: TorrentIoOptions = {},
+  ) {
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.timeoutMs = options.callTimeoutMs ?? DEFAULT_IO_TIMEOUT;
+    this.onRetry = options.onRetry;
+  }
+
+  async writePiece(via: IoCaller, piece: number, data: Buffer): Promise<void> {
+    const size = pieceSize(this.meta, piece);
+    if (data.length !== size) throw new RangeError(`piece ${piece} is ${size} bytes, got ${data.length}`);
+    const writes = dataSpans(spansOfPiece(this.meta, piece)).map((span) => {
+      const bytes = data.subarray(span.pieceOffset, span.pieceOffset + span.length);
+      return this.withRetry(via, `write piece ${piece} ${describe(span)}`, () =>
+        writeAt(via, fileIoName(this.infoHashHex, span.fileIndex), span.fileOffset, bytes, this.timeoutMs),
+      );
+    });
+    await allSettledOrThrow(writes);
+  }
+
+  async readBlock(via: IoCaller, piece: number, begin: number, length: number): Promise<Buffer> {
+    const spans = spansOfBlock(this.meta, piece, begin, length);
+    const reads = dataSpans(spans);
+    const read = (span: Span): Promise<Buffer> =>
+      this.withRetry(via, `read piece ${piece} ${describe(span)}`, () =>
+        readAt(via, fileIoName(this.infoHashHex, span.fileIndex), span.fileOffset, span.length, this.timeoutMs),
+      );
+    const only = reads[0];
+    if (reads.length === 1 && spans.length === 1 && only !== undefined) return read(only); // the common case: no copy
+    const block = Buffer.alloc(length); // zeros where pad spans are
+    // spansOfBlock's pieceOffset is relative to the piece, the block starts at `begin`.
+    await allSettledOrThrow(reads.map((span) => read(span).then((bytes) => void bytes.copy(block, span.pieceOffset - begin))));
+    return block;
+  }
+
+  private withRetry<T>(via: IoCaller, what: string, attempt: () => Promise<T>): Promise<T> {
+    return withRetry(via, what, this.retry, attempt, this.onRetry);
+  }
+}
+
+function dataSpans(spans: readonly Span[]): Span[] {
+  return spans.filter((span) => span.kind === "data");
+}
+
+function describe(span: Span): string {
+  return `file ${span.fileIndex} [${span.fileOffset}, +${span.length})`;
+}
+
+/** Waits for all; then throws the first rejection, if any. */
+async function allSettledOrThrow(work: readonly Promise<unknown>[]): Promise<void> {
+  const outcomes = await Promise.allSettled(work);
+  for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
+}
