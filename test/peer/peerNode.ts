@@ -1,0 +1,172 @@
+/**
+ * A small "torrent node" for the peer actor's tests: one Runtime with a TorrentState, a
+ * piece manager writing into memory, a peer pool, and optionally a listener on 127.0.0.1.
+ * A seed node reads its blocks from an in-memory Buffer.
+ */
+import { createHash } from "node:crypto";
+import { Runtime, startChild, type Ctx, type ExitReason, type LogSink, type Pid, type StartResult } from "../../src/runtime/index.js";
+import { buildTorrent } from "../../src/protocol/metainfo.js";
+import type { Metainfo } from "../../src/protocol/types.js";
+import { startPieceMgr } from "../../actors/pieceMgr.js";
+import { TorrentState, names } from "../../actors/torrentState.js";
+import { listenerAddress, startListener } from "../../actors/listener.js";
+import type { PeerExit, PeerOptions } from "../../actors/peer.js";
+import { startPeerPool } from "../../supervisors/peerPool.js";
+import { makePeerId } from "../../src/peerId.js";
+
+export function torrentOf(data: Buffer, pieceLength: number): Metainfo {
+  const hashes: Buffer[] = [];
+  for (let o = 0; o < data.length; o += pieceLength) hashes.push(createHash("sha1").update(data.subarray(o, o + pieceLength)).digest());
+  return buildTorrent({ name: "x.bin", files: [{ path: [], length: data.length }], pieceLength, pieceHashes: Buffer.concat(hashes) }).metainfo;
+}
+
+export interface PeerExitRecord {
+  readonly pid: Pid;
+  readonly reason: ExitReason;
+}
+
+export interface TorrentNode {
+  readonly rt: Runtime;
+  readonly state: TorrentState;
+  readonly mgr: Pid;
+  readonly pool: Pid;
+  readonly peerId: Buffer;
+  /** The listener's port, when the node listens. */
+  readonly port: number | undefined;
+  readonly listener: Pid | undefined;
+  /** Pieces the piece manager wrote, by index. */
+  readonly written: Map<number, Buffer>;
+  /** Exits of this node's peer actors, in order. */
+  readonly peerExits: PeerExitRecord[];
+  /** Crash reports logged by this node's runtime. */
+  readonly crashes: unknown[];
+  /** Resolves when the piece manager reports the download complete. */
+  readonly complete: Promise<void>;
+  /** Resolves when `n` pieces were written. */
+  piecesWritten(n: number): Promise<void>;
+  /** Resolves with the next peer exit (or one already recorded past `seen`). */
+  nextPeerExit(seen?: number): Promise<PeerExitRecord>;
+  connect(port: number, options?: { host?: string }): Promise<StartResult>;
+  stop(): void;
+}
+
+export interface NodeOptions {
+  readonly meta: Metainfo;
+  /** The payload: the node starts as a seed. */
+  readonly seedData?: Buffer;
+  readonly listen?: boolean;
+  readonly peerOptions?: PeerOptions;
+  readonly label: string;
+  readonly handshakeTimeoutMs?: number;
+  readonly maxPending?: number;
+}
+
+export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
+  const crashes: unknown[] = [];
+  const logger: LogSink = {
+    error: (obj) => void crashes.push(obj),
+    warn: () => undefined,
+  };
+  const rt = new Runtime({ logger, label: opts.label, reportLimits: { burst: 1000, perSecond: 1000 } });
+  const meta = opts.meta;
+  const ih = meta.infoHashHex;
+  const state = new TorrentState(meta, [], rt.clock.now());
+  const seed = opts.seedData;
+  if (seed !== undefined) for (let i = 0; i < meta.pieceCount; i++) state.have.set(i);
+
+  const written = new Map<number, Buffer>();
+  const writeWaiters: { n: number; resolve: () => void }[] = [];
+  const writer = {
+    writePiece(_ctx: Ctx, piece: number, data: Buffer): Promise<void> {
+      written.set(piece, data);
+      for (const w of writeWaiters.splice(0)) {
+        if (written.size >= w.n) w.resolve();
+        else writeWaiters.push(w);
+      }
+      return Promise.resolve();
+    },
+  };
+  let done!: () => void;
+  const complete = new Promise<void>((resolve) => (done = resolve));
+  rt.spawn(
+    (msg) => {
+      if (typeof msg === "object" && msg !== null && "msg" in msg && (msg as { msg: { t?: unknown } }).msg.t === "downloadComplete") done();
+    },
+    { name: names.torrentCtl(ih) },
+  );
+
+  const peerExits: PeerExitRecord[] = [];
+  const exitWaiters: { seen: number; resolve: (r: PeerExitRecord) => void }[] = [];
+  rt.subscribe((event) => {
+    if (event.type !== "exited" || event.behaviour !== "peer") return;
+    peerExits.push({ pid: event.pid, reason: event.reason });
+    for (const w of exitWaiters.splice(0)) {
+      const rec = peerExits[w.seen];
+      if (rec !== undefined) w.resolve(rec);
+      else exitWaiters.push(w);
+    }
+  });
+
+  const mgr = (await startPieceMgr({ state, writer }, rt)) as Pid;
+  const peerId = makePeerId();
+  const io = {
+    readBlock(_ctx: Ctx, piece: number, begin: number, length: number): Promise<Buffer> {
+      if (seed === undefined) return Promise.reject(new Error("not a seed"));
+      const at = piece * meta.pieceLength + begin;
+      return Promise.resolve(seed.subarray(at, at + length));
+    },
+  };
+  const pool = await startPeerPool(ih, { state, io, peerId, ...(opts.peerOptions === undefined ? {} : { options: opts.peerOptions }) }, { runtime: rt });
+  let listener: Pid | undefined;
+  let port: number | undefined;
+  if (opts.listen === true) {
+    listener = await startListener({
+      host: "127.0.0.1",
+      port: 0,
+      runtime: rt,
+      ...(opts.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: opts.handshakeTimeoutMs }),
+      ...(opts.maxPending === undefined ? {} : { maxPending: opts.maxPending }),
+    });
+    port = (await listenerAddress(rt, listener)).port;
+  }
+  return {
+    rt,
+    state,
+    mgr,
+    pool,
+    peerId,
+    port,
+    listener,
+    written,
+    peerExits,
+    crashes,
+    complete,
+    piecesWritten: (n) =>
+      written.size >= n ? Promise.resolve() : new Promise<void>((resolve) => writeWaiters.push({ n, resolve })),
+    nextPeerExit: (seen = peerExits.length) => {
+      const rec = peerExits[seen];
+      if (rec !== undefined) return Promise.resolve(rec);
+      return new Promise((resolve) => exitWaiters.push({ seen, resolve }));
+    },
+    connect: (to, options = {}) => startChild(pool, [{ direction: "outgoing", host: options.host ?? "127.0.0.1", port: to }]),
+    stop: () => {
+      for (const pid of rt.pids()) rt.exit(pid, { kind: "kill" });
+    },
+  };
+}
+
+/** The pieces a node wrote, concatenated in order. */
+export function assembled(node: TorrentNode, pieceCount: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < pieceCount; i++) {
+    const piece = node.written.get(i);
+    if (piece === undefined) throw new Error(`piece ${i} was not written`);
+    parts.push(piece);
+  }
+  return Buffer.concat(parts);
+}
+
+/** The `PeerExit` inside a peer's `{shutdown, PeerExit}` exit reason, if it is one. */
+export function peerExitOf(reason: ExitReason): PeerExit | undefined {
+  return reason.kind === "shutdown" && typeof reason.detail === "object" && reason.detail !== null ? (reason.detail as PeerExit) : undefined;
+}
