@@ -7,6 +7,11 @@
  *   only after the close returned (FileHandle.close waits for the operations in flight).
  * - After `destroy`, nothing stays open or held: a waiting request is withdrawn; an open
  *   handle is closed; a handle still being opened is closed as soon as the open returns.
+ * - A new handle on a path is opened only after every earlier close on that path (in this
+ *   node) returned. FileHandle.close waits for the handle's operations in flight, so a
+ *   killed worker's writes have all returned before its restarted successor writes: the
+ *   two never race on the same bytes, and the caller may reuse a buffer once the retried
+ *   write resolved.
  * - The worker decides when to open and close (its mailbox orders those decisions); this
  *   object only keeps the handle and the lease consistent across asynchronous gaps.
  */
@@ -22,6 +27,15 @@ export class SlotDestroyedError extends Error {
     super(`${path}: the file slot was destroyed while opening`);
     this.name = "SlotDestroyedError";
   }
+}
+
+/** Closes in progress, by budget (one per node) and path. */
+const closing = new WeakMap<FdBudget, Map<string, Promise<void>>>();
+
+function closesOf(budget: FdBudget): Map<string, Promise<void>> {
+  let map = closing.get(budget);
+  if (map === undefined) closing.set(budget, (map = new Map()));
+  return map;
 }
 
 export class FileSlot {
@@ -50,6 +64,15 @@ export class FileSlot {
     if (this.destroyed) throw new SlotDestroyedError(this.path);
     if (this.phase !== "closed") throw new Error(`${this.path}: open while ${this.phase}`);
     this.phase = "opening";
+    // Bounded: each earlier close is one FileHandle.close (a hung disk hangs it, and the
+    // worker's start timeout or the caller's call timeout speaks).
+    for (let earlier = closesOf(this.budget).get(this.path); earlier !== undefined; earlier = closesOf(this.budget).get(this.path)) {
+      await earlier;
+    }
+    if (this.destroyed) {
+      this.phase = "closed";
+      throw new SlotDestroyedError(this.path);
+    }
     await this.budget.acquire(this.lease);
     if (this.destroyed) {
       this.phase = "closed";
@@ -80,8 +103,18 @@ export class FileSlot {
     if (handle === undefined) return;
     this.handle = undefined;
     this.phase = "closing";
+    const closes = closesOf(this.budget);
+    const done = handle.close();
+    const settled = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    closes.set(this.path, settled);
+    void settled.then(() => {
+      if (closes.get(this.path) === settled) closes.delete(this.path);
+    });
     try {
-      await handle.close();
+      await done;
     } finally {
       this.phase = "closed";
       this.budget.release(this.lease);

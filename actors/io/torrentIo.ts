@@ -12,6 +12,9 @@
  *   worker's exit reason) is retried after a backoff on the runtime's clock (retry.ts),
  *   so a write interrupted by a worker crash lands once io_sup restarted it. A refusal
  *   (a range bug), a timeout, or a shutdown fails at once.
+ * - The piece's bytes are not copied: `data` must stay unchanged until writePiece settled.
+ *   Once it resolved, every write of it has returned, a killed worker's stale ones
+ *   included (fileSlot.ts orders a restarted worker's open after its predecessor's close).
  * - Arguments are checked here first: a wrong piece, range or data length is a RangeError
  *   before any call.
  * - Callable from inside any actor (pass its Ctx: the calls are its calls) or from outside

@@ -23,7 +23,8 @@ interface Hold {
 /**
  * node:fs/promises, recorded: handles count as open from the open call until their close
  * returned (the conservative reading of "open descriptors"). Writes can be held at their
- * start (before any byte moves) or made to fail.
+ * start (before any byte moves) or made to fail. Like FileHandle, a close waits for the
+ * handle's writes in flight (held ones included) before closing.
  */
 export class RecordingFs implements FileSystem {
   /** Successful opens by path. */
@@ -93,32 +94,23 @@ export class RecordingFs implements FileSystem {
   }
 
   private wrap(path: string, handle: OpenFile): OpenFile {
+    const inFlight = new Set<Promise<unknown>>();
+    const track = <T>(work: Promise<T>): Promise<T> => {
+      inFlight.add(work);
+      void work.then(
+        () => inFlight.delete(work),
+        () => inFlight.delete(work),
+      );
+      return work;
+    };
     return {
-      write: async (buffer, offset, length, position) => {
-        const hold = this.holds.get(path);
-        const failure = this.failures.get(path);
-        if (hold !== undefined && --hold.remaining === 0) this.holds.delete(path);
-        this.failures.delete(path);
-        this.writesInFlight++;
-        this.writesPeak = Math.max(this.writesPeak, this.writesInFlight);
-        this.changed();
-        try {
-          if (hold !== undefined) {
-            hold.entered.resolve();
-            await hold.release.promise;
-          }
-          if (failure !== undefined) throw failure;
-          return await handle.write(buffer, offset, length, position);
-        } finally {
-          this.writesInFlight--;
-          this.changed();
-        }
-      },
+      write: (buffer, offset, length, position) => track(this.write(path, handle, buffer, offset, length, position)),
       read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
       stat: () => handle.stat(),
       truncate: (length) => handle.truncate(length),
       close: async () => {
         try {
+          await Promise.allSettled([...inFlight]);
           await handle.close();
         } finally {
           this.openNow--;
@@ -127,6 +119,27 @@ export class RecordingFs implements FileSystem {
         }
       },
     };
+  }
+
+  private async write(path: string, handle: OpenFile, buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
+    const hold = this.holds.get(path);
+    const failure = this.failures.get(path);
+    if (hold !== undefined && --hold.remaining === 0) this.holds.delete(path);
+    this.failures.delete(path);
+    this.writesInFlight++;
+    this.writesPeak = Math.max(this.writesPeak, this.writesInFlight);
+    this.changed();
+    try {
+      if (hold !== undefined) {
+        hold.entered.resolve();
+        await hold.release.promise;
+      }
+      if (failure !== undefined) throw failure;
+      return await handle.write(buffer, offset, length, position);
+    } finally {
+      this.writesInFlight--;
+      this.changed();
+    }
   }
 
   private bump(map: Map<string, number>, path: string): void {

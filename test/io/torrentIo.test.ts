@@ -134,6 +134,8 @@ describe("a file-IO worker killed mid-write", () => {
     const retried = deferred<RetryEvent>();
     const io = new TorrentIo(meta, ih, { onRetry: (e) => retried.resolve(e) });
     const hold = fs.holdWrites(pathOf(1));
+    // The interrupted write will fail when it resumes: only the retry can put the bytes there.
+    fs.failNextWrite(pathOf(1), Object.assign(new Error("EBADF"), { code: "EBADF" }));
     const old = h.rt.whereis(fileIoName(ih, 1)) as Pid;
     const restarted = nextEvent(h, (e) => e.type === "restarted");
 
@@ -141,20 +143,21 @@ describe("a file-IO worker killed mid-write", () => {
     const write = run((ctx) => io.writePiece(ctx, 1, piece(1))).then(() => (written = true));
     await hold.entered; // y.bin's span is in the worker's write
     h.rt.exit(old, Reason.kill);
-
-    expect(await restarted).toMatchObject({ childId: "file_io/1", reason: Reason.killed });
     expect(await retried.promise).toMatchObject({ attempt: 2, cause: "killed", delayMs: 50 });
-    await fs.until(() => fs.closed(pathOf(1)) === 1); // the dead worker's handle
-    expect(written).toBe(false);
-    await h.advance(50); // the backoff, on the runtime's clock
-    await write;
+    await h.advance(50); // the backoff, on the runtime's clock: the retry reaches the new worker
 
-    const fresh = h.rt.whereis(fileIoName(ih, 1));
-    expect(fresh).toBeDefined();
-    expect(fresh).not.toBe(old);
+    // The old handle's close waits for its write in flight, and the successor opens only
+    // after that close: the two never write the same bytes at once.
+    expect(h.rt.whereis(fileIoName(ih, 1))).not.toBe(old);
+    expect(fs.closed(pathOf(1))).toBe(0);
+    expect(fs.opened(pathOf(1))).toBe(1);
+    expect(written).toBe(false);
+
+    hold.release();
+    await write;
+    expect(await restarted).toMatchObject({ childId: "file_io/1", reason: Reason.killed });
+    expect(fs.closed(pathOf(1))).toBe(1);
     expect(fs.opened(pathOf(1))).toBe(2);
-    hold.release(); // the dead worker's write now meets a closed handle and goes nowhere
-    await fs.until(() => fs.writesInFlight === 0);
     expect((await readFile(pathOf(1))).subarray(0, 1096)).toEqual(payload.subarray(3000, 4096));
     expect((await readFile(pathOf(0))).subarray(2048)).toEqual(payload.subarray(2048, 3000));
   });
