@@ -13,11 +13,15 @@
  *   it crash): io_sup restarts it, the restart reopens the file, and the facade retries.
  * - The worker never blocks on the disk: every fs promise (open, op, close) enters its
  *   mailbox as a message (ctx.pipe), so it can always be killed, stopped or asked things.
- * - Up to `maxInFlight` (default 4) operations run at once on the handle, the rest wait in
- *   FIFO order (at most MAX_QUEUED). Positional IO makes concurrent ops on one descriptor
- *   independent; four matches libuv's default thread pool, so one busy file cannot fill the
- *   pool's hidden queue, and the backlog stays here, bounded. Ops in flight are unordered:
- *   a caller that needs "read after write" awaits the write first.
+ * - Up to `maxInFlight` (default 16) operations run at once on the handle, the rest wait in
+ *   FIFO order (at most MAX_QUEUED). Concurrent, not serialized: positional IO makes ops on
+ *   one descriptor independent, and each op's round trip through this mailbox is latency
+ *   that only overlap hides. Measured (16 KiB reads of a cached 256 MiB file, 64 requests
+ *   in flight, 2 cores): 32k blocks/s with 4 in flight, 59k with 16, 69k with 64 (raw
+ *   FileHandle reads: ~150k); 1 MiB piece writes ran at ~4.2 GB/s with 4 or 16, like raw.
+ *   16 keeps most of the gain while one busy file queues at most 16 ops inside libuv's
+ *   4-thread pool; the rest of its backlog stays here, bounded and visible. Ops in flight
+ *   are unordered: a caller that needs "read after write" awaits the write first.
  * - The handle is opened lazily, closed after `idleCloseMs` without work (runtime clock),
  *   and held under the node's fd budget (fdBudget.ts): asked to yield, the worker starts
  *   nothing new, closes once its ops returned, and reopens behind the waiters.
@@ -49,7 +53,7 @@ import { FileSlot } from "./io/fileSlot.js";
 import { nodeFileSystem, readFully, writeFully, type FileSystem, type OpenFile } from "./io/fileSystem.js";
 
 export const DEFAULT_IDLE_CLOSE_MS = 30_000;
-export const DEFAULT_MAX_IN_FLIGHT = 4;
+export const DEFAULT_MAX_IN_FLIGHT = 16;
 /** Call timeout of writeAt/readAt: ext4 write-back can stall a write for seconds; a minute is a hung disk. */
 export const DEFAULT_IO_TIMEOUT = 60_000;
 /** init may wait for an fd slot behind busy workers of other torrents. */

@@ -22,7 +22,7 @@ async function setup(length: number, relPath: readonly string[] = ["t", "dir", "
   const fs = new RecordingFs();
   const budget = new FdBudget(budgetLimit);
   const path = join(root.dir, ...relPath);
-  const env = { fs, budget, idleCloseMs: 1000 };
+  const env = { fs, budget, idleCloseMs: 1000, maxInFlight: 4 };
   const start = async (fileIndex = 0) =>
     (await startFileIo({ infoHashHex: IH, fileIndex, path, length, env }, { runtime: h.rt, link: false })) as Pid;
   return { h, fs, budget, path, root: root.dir, env, start };
