@@ -1,0 +1,166 @@
+/**
+ * The peer actor seen from the wire: a scripted remote peer (RawPeer) talks to a node's
+ * listener or is dialled by it, and checks what our actor sends and when it closes.
+ */
+import { randomBytes } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { encodeMessage, type WireMessage } from "../../src/protocol/wire/index.js";
+import type { Metainfo } from "../../src/protocol/types.js";
+import { peerExitOf, startNode, torrentOf, type TorrentNode } from "./peerNode.js";
+import { RawPeer } from "./rawPeer.js";
+
+const PIECE = 32 * 1024;
+const nodes: TorrentNode[] = [];
+const raws: RawPeer[] = [];
+
+afterEach(() => {
+  for (const n of nodes.splice(0)) n.stop();
+  for (const r of raws.splice(0)) r.destroy();
+});
+
+async function seedNode(options: { uploadQueueBound?: number } = {}): Promise<{ node: TorrentNode; data: Buffer; meta: Metainfo }> {
+  const data = randomBytes(PIECE * 6 - 500);
+  const meta = torrentOf(data, PIECE);
+  const node = await startNode({ meta, seedData: data, listen: true, label: "seed", peerOptions: options });
+  nodes.push(node);
+  return { node, data, meta };
+}
+
+function context(meta: Metainfo) {
+  return { pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, totalLength: meta.length };
+}
+
+async function dial(node: TorrentNode, meta: Metainfo, opts: { fast?: boolean; extended?: boolean } = {}): Promise<RawPeer> {
+  const raw = await RawPeer.dial(node.port!, { infoHash: meta.infoHash, torrent: context(meta), ...opts });
+  raws.push(raw);
+  return raw;
+}
+
+const send = (raw: RawPeer, ...msgs: WireMessage[]): void => raw.write(Buffer.concat(msgs.map(encodeMessage)));
+const request = (index: number, begin: number, length: number): WireMessage => ({ type: "request", index, begin, length });
+
+describe("peer actor as a seed, over the wire", () => {
+  it("answers with have-all and an extended handshake (reqq), unchokes an interested peer and serves the right bytes", async () => {
+    const { node, data, meta } = await seedNode();
+    const raw = await dial(node, meta);
+    await raw.waitType("haveAll");
+    const ext = await raw.waitType("extendedHandshake");
+    expect(ext.handshake.requestQueue).toBe(250);
+    expect(raw.handshake?.fast).toBe(true);
+    expect(raw.handshake?.extended).toBe(true);
+    expect(raw.handshake?.peerId.subarray(0, 8).toString("latin1")).toBe("-SS0100-");
+
+    send(raw, { type: "interested" });
+    await raw.waitType("unchoke");
+    const last = meta.pieceCount - 1;
+    const lastLen = meta.length - last * PIECE;
+    const tail = lastLen - 16384; // the last block of the last piece is short
+    send(raw, request(0, 0, 16384), request(1, 16384, 16384), request(last, 16384, tail));
+    const got = new Map<string, Buffer>();
+    for (let i = 0; i < 3; i++) {
+      const m = await raw.waitFor((x) => x.type === "piece" && !got.has(`${x.index}/${x.begin}`));
+      if (m.type === "piece") got.set(`${m.index}/${m.begin}`, m.block);
+    }
+    expect(got.get("0/0")?.equals(data.subarray(0, 16384))).toBe(true);
+    expect(got.get("1/16384")?.equals(data.subarray(PIECE + 16384, PIECE + 32768))).toBe(true);
+    expect(got.get(`${last}/16384`)?.equals(data.subarray(last * PIECE + 16384))).toBe(true);
+    expect(node.state.counters.uploaded).toBe(2 * 16384 + tail);
+
+    send(raw, { type: "notInterested" });
+    await raw.waitType("choke");
+  });
+
+  it("without the fast extension sends a bitfield and says nothing to a request while choking", async () => {
+    const { node, meta } = await seedNode();
+    const raw = await dial(node, meta, { fast: false, extended: false });
+    const bits = await raw.waitType("bitfield");
+    expect(bits.bits.length).toBe(Math.ceil(meta.pieceCount / 8));
+    send(raw, request(0, 0, 16384), { type: "interested" });
+    await raw.waitType("unchoke");
+    send(raw, request(2, 0, 16384));
+    const piece = await raw.waitType("piece");
+    expect([piece.index, piece.begin]).toEqual([2, 0]); // the request made while choked was dropped
+    expect(raw.countOf("haveAll") + raw.countOf("extendedHandshake")).toBe(0);
+  });
+
+  it("rejects (BEP 6) a request while choking and the requests past its queue bound", async () => {
+    const { node, meta } = await seedNode({ uploadQueueBound: 3 });
+    const raw = await dial(node, meta);
+    send(raw, request(0, 0, 16384));
+    const early = await raw.waitType("reject");
+    expect([early.index, early.begin, early.length]).toEqual([0, 0, 16384]);
+    send(raw, { type: "interested" });
+    await raw.waitType("unchoke");
+    // Eight requests in one write: three fit the queue, five are rejected.
+    const reqs = [0, 1, 2, 3].flatMap((i) => [request(i, 0, 16384), request(i, 16384, 16384)]);
+    send(raw, ...reqs);
+    const rejectsBefore = raw.countOf("reject");
+    await raw.waitFor(() => raw.countOf("reject") - rejectsBefore === 5 && raw.countOf("piece") === 3);
+    expect(node.peerExits).toEqual([]);
+  });
+
+  it("without fast, a request past the queue bound ends the link (we advertised the bound)", async () => {
+    const { node, meta } = await seedNode({ uploadQueueBound: 2 });
+    const raw = await dial(node, meta, { fast: false });
+    send(raw, { type: "interested" });
+    await raw.waitType("unchoke");
+    send(raw, request(0, 0, 16384), request(0, 16384, 16384), request(1, 0, 16384));
+    await raw.closed;
+    expect(peerExitOf((await node.nextPeerExit(0)).reason)?.why).toBe("uploadQueueOverflow");
+  });
+
+  it("a cancel before the block is read drops it (with fast: answered by a reject)", async () => {
+    const { node, meta } = await seedNode();
+    const raw = await dial(node, meta);
+    send(raw, { type: "interested" });
+    await raw.waitType("unchoke");
+    send(raw, request(3, 0, 16384), { type: "cancel", index: 3, begin: 0, length: 16384 }, request(4, 0, 16384));
+    const reject = await raw.waitType("reject");
+    expect([reject.index, reject.begin]).toEqual([3, 0]);
+    const piece = await raw.waitType("piece");
+    expect(piece.index).toBe(4);
+    expect(raw.received.filter((m) => m.type === "piece" && m.index === 3)).toEqual([]);
+  });
+});
+
+describe("peer actor: bad input on an established link closes that link only", () => {
+  const cases: { name: string; bytes: (meta: Metainfo) => Buffer; violation: string }[] = [
+    { name: "an oversized length prefix", bytes: () => Buffer.from([0xff, 0xff, 0xff, 0xf0, 7]), violation: "oversizedLength" },
+    {
+      name: "a bitfield of the wrong size",
+      bytes: (meta) => encodeMessage({ type: "bitfield", bits: Buffer.alloc(Math.ceil(meta.pieceCount / 8) + 3, 0xff) }),
+      violation: "badBitfieldLength",
+    },
+    { name: "a request for a piece past the end", bytes: (meta) => encodeMessage(request(meta.pieceCount, 0, 16384)), violation: "indexOutOfRange" },
+    { name: "a request running past its piece", bytes: () => encodeMessage(request(0, PIECE - 100, 16384)), violation: "offsetOutOfRange" },
+    { name: "an unknown message id", bytes: () => Buffer.from([0, 0, 0, 1, 99]), violation: "unknownMessageId" },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: ${c.violation}`, async () => {
+      const { node, meta, data } = await seedNode();
+      const bad = await dial(node, meta);
+      await bad.waitType("haveAll");
+      bad.write(c.bytes(meta));
+      await bad.closed;
+      const exit = peerExitOf((await node.nextPeerExit(0)).reason);
+      expect(exit).toMatchObject({ why: "violation", violation: c.violation });
+      expect(node.crashes).toEqual([]);
+      // The node lives: the listener accepts and a well-behaved peer is served.
+      const good = await dial(node, meta);
+      send(good, { type: "interested" });
+      await good.waitType("unchoke");
+      send(good, request(1, 0, 100));
+      const piece = await good.waitType("piece");
+      expect(piece.block.equals(data.subarray(PIECE, PIECE + 100))).toBe(true);
+    });
+  }
+
+  it("a second bitfield after the first message ends the link (bitfieldNotFirst)", async () => {
+    const { node, meta } = await seedNode();
+    const raw = await dial(node, meta);
+    send(raw, { type: "haveNone" }, { type: "haveNone" });
+    await raw.closed;
+    expect(peerExitOf((await node.nextPeerExit(0)).reason)?.why).toBe("bitfieldNotFirst");
+  });
+});
