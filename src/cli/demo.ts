@@ -43,7 +43,11 @@ const worker = (name: string) =>
     },
   });
 
-const startWorker = (name: string) => () => startServer(worker(name), undefined, { name });
+/** A child start function; the behaviour is built once, so every restart runs the same one. */
+function startWorker(name: string): () => ReturnType<typeof startServer> {
+  const behaviour = worker(name);
+  return () => startServer(behaviour, undefined, { name });
+}
 
 const innerSup = supervisorSpec({
   name: "inner_sup",
