@@ -71,7 +71,9 @@ type Cast =
   | { readonly t: "peerHave"; readonly peer: PeerKey; readonly index: number }
   | { readonly t: "peerChoked"; readonly peer: PeerKey }
   | { readonly t: "rejected"; readonly peer: PeerKey; readonly index: number; readonly begin: number }
-  | { readonly t: "block"; readonly peer: PeerKey; readonly index: number; readonly begin: number; readonly data: Buffer };
+  | { readonly t: "block"; readonly peer: PeerKey; readonly index: number; readonly begin: number; readonly data: Buffer }
+  /** The controller's check added pieces to TorrentState.have. */
+  | { readonly t: "resync" };
 
 type Call = { readonly t: "pick"; readonly peer: PeerKey; readonly max: number };
 
@@ -170,6 +172,9 @@ export const pieceMgrBehaviour = defineServer<MgrState, PieceMgrArgs, Call, Cast
       case "block":
         onBlockReceived(s, msg.peer, msg.index, msg.begin, msg.data, ctx);
         break;
+      case "resync":
+        resync(s, ctx);
+        break;
       default:
         return assertNever(msg, "piece_mgr cast");
     }
@@ -255,6 +260,21 @@ function onPieceWritten(s: MgrState, piece: number, bytes: number, ctx: Ctx): vo
     s.ts.counters.downloaded += bytes;
   }
   for (const pid of ctx.runtime.members(names.peers(s.ts.infoHashHex))) ctx.send(pid, notice({ type: "weHave", index: piece }));
+  if (s.picker.isComplete) ctx.cast(names.torrentCtl(s.ts.infoHashHex), { t: "downloadComplete" });
+}
+
+/** Take up pieces the check found, and announce them to the peers already connected. */
+function resync(s: MgrState, ctx: Ctx): void {
+  const found: number[] = [];
+  for (const i of s.ts.have.indices()) {
+    if (s.picker.hasPiece(i)) continue;
+    s.picker.markHave(i);
+    s.assembling.delete(i);
+    found.push(i);
+  }
+  if (found.length === 0) return;
+  const peers = ctx.runtime.members(names.peers(s.ts.infoHashHex));
+  for (const pid of peers) for (const index of found) ctx.send(pid, notice({ type: "weHave", index }));
   if (s.picker.isComplete) ctx.cast(names.torrentCtl(s.ts.infoHashHex), { t: "downloadComplete" });
 }
 

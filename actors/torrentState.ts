@@ -37,8 +37,8 @@ export class TorrentState {
 
   constructor(
     readonly meta: Metainfo,
-    /** Where the torrent's files live: files[i].path is joined under it. */
-    readonly root: string,
+    /** Absolute path of each of meta.files, same indices (storage/dataPath.ts resolves them). */
+    readonly paths: readonly string[],
     now: number,
   ) {
     this.infoHashHex = meta.infoHashHex;

@@ -4,6 +4,8 @@ import { CliError } from "./errors.js";
 import { registerCreate } from "./create.js";
 import { registerVerify } from "./verify.js";
 import { registerDemo } from "./demo.js";
+import { registerGet } from "./get.js";
+import { registerSeed } from "./seed.js";
 
 const program = new Command();
 program
@@ -14,6 +16,8 @@ program
 
 registerCreate(program);
 registerVerify(program);
+registerSeed(program);
+registerGet(program);
 registerDemo(program);
 
 try {

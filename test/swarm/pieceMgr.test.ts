@@ -52,7 +52,7 @@ async function setup(data: Buffer) {
   const rt = new Runtime({ reportLimits: { burst: 1000, perSecond: 1000 } });
   const meta = torrentOf(data);
   ih = meta.infoHashHex;
-  const state = new TorrentState(meta, "/nonexistent", 0);
+  const state = new TorrentState(meta, ["/nonexistent"], 0);
   const writer = new HeldWriter();
   const ctlSeen: unknown[] = [];
   rt.spawn((msg) => void ctlSeen.push(msg), { name: names.torrentCtl(ih) });

@@ -1,0 +1,105 @@
+/**
+ * A swarmsup node: one runtime holding swarmsup_sup (hash pool, listener, torrent pool) and
+ * the API the CLI and the swarm use to add torrents and watch them. Several nodes can live
+ * in one process (in-process swarm mode), each on its own Runtime.
+ */
+import { randomBytes } from "node:crypto";
+import { CallError, Reason, Runtime, startChild, startSupervisor, type Pid } from "./runtime/index.js";
+import type { Metainfo } from "./protocol/types.js";
+import type { DataLocation } from "./storage/dataPath.js";
+import { makePeerId } from "./peerId.js";
+import { swarmsupSup, listenerPort } from "../supervisors/swarmsupSup.js";
+import { TORRENT_POOL } from "../supervisors/torrentPool.js";
+import type { TorrentArgs } from "../supervisors/torrentSup.js";
+import { torrentCtl, type Milestone, type PeerAddress, type TorrentStats } from "../actors/torrentCtl.js";
+
+export interface SwarmNodeOptions {
+  /** Address to bind (listening and outgoing connections). Default 127.0.0.1. */
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** A runtime of its own by default, so nodes in one process never share names. */
+  readonly runtime?: Runtime;
+  readonly label?: string;
+}
+
+export interface AddTorrent {
+  readonly meta: Metainfo;
+  readonly location: DataLocation;
+  readonly peers?: readonly PeerAddress[];
+}
+
+export class TimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TimeoutError";
+  }
+}
+
+/** While a torrent's supervisor restarts its controller, a call to it fails; ask again this often. */
+const RETRY_MS = 100;
+
+export class SwarmNode {
+  private constructor(
+    readonly runtime: Runtime,
+    readonly sup: Pid,
+    readonly host: string,
+    readonly port: number,
+    readonly peerId: Buffer,
+  ) {}
+
+  static async start(options: SwarmNodeOptions = {}): Promise<SwarmNode> {
+    const host = options.host ?? "127.0.0.1";
+    const runtime = options.runtime ?? new Runtime(options.label === undefined ? {} : { label: options.label });
+    const sup = await startSupervisor(swarmsupSup({ host, port: options.port ?? 0 }), { runtime, name: "swarmsup_sup", link: false });
+    const port = await listenerPort(runtime);
+    return new SwarmNode(runtime, sup, host, port, makePeerId(randomBytes));
+  }
+
+  /** Starts the torrent's subtree under torrent_pool; resolves once it is running (its check goes on). */
+  async addTorrent(t: AddTorrent): Promise<string> {
+    const args: TorrentArgs = {
+      meta: t.meta,
+      location: t.location,
+      peerId: this.peerId,
+      localAddress: this.host,
+      now: this.runtime.clock.now(),
+      ...(t.peers === undefined ? {} : { peers: t.peers }),
+    };
+    // By pid, not name: supervisor admin resolves names in the current runtime, and the
+    // caller here is outside any actor (pids route to their own node).
+    const pool = this.runtime.whereis(TORRENT_POOL);
+    if (pool === undefined) throw new Error("torrent_pool is not running");
+    await startChild(pool, [args]);
+    return t.meta.infoHashHex;
+  }
+
+  stats(infoHashHex: string): Promise<TorrentStats> {
+    return torrentCtl.stats(this.runtime, infoHashHex);
+  }
+
+  /**
+   * Resolves when the torrent reaches the milestone. Survives the controller being restarted
+   * under its supervisor (the call fails; it is asked again) until `timeoutMs` passes.
+   */
+  async await(infoHashHex: string, until: Milestone, timeoutMs: number): Promise<TorrentStats> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TimeoutError(`${until} not reached within ${timeoutMs} ms`);
+      try {
+        return await torrentCtl.await(this.runtime, infoHashHex, until, left === Infinity ? Infinity : left);
+      } catch (err) {
+        if (!(err instanceof CallError)) throw err;
+        if (err.reason.kind === "timeout") throw new TimeoutError(`${until} not reached within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, Math.max(0, deadline - Date.now()))));
+      }
+    }
+  }
+
+  /** Stops the whole tree in order (peers told, files closed), then the listener. */
+  async stop(): Promise<void> {
+    if (!this.runtime.isAlive(this.sup)) return;
+    await this.runtime.stop(this.sup, Reason.shutdown());
+  }
+}

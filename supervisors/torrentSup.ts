@@ -1,0 +1,65 @@
+/**
+ * torrent_sup: one torrent's subtree.
+ *
+ * rest_for_one, in this order (each child depends on the ones before it):
+ * - io_sup: every read and write goes through its workers. If io_sup itself gives up (its
+ *   workers crashed past their intensity: a dead disk), everything after it restarts.
+ * - piece_mgr: holds the block reservations of every connected peer. A new piece manager
+ *   knows none of them, so the controller and the peers after it restart with it; what is
+ *   verified and written survives in TorrentState.
+ * - torrent_ctl: dials and monitors the outgoing peers; a new controller redials, so the
+ *   peers it knew are restarted with it.
+ * - peer_pool: the connections. Their crashes are handled inside the pool (temporary
+ *   children, never restarted); if the pool itself dies only the connections go.
+ * etorrent uses one_for_all here; rest_for_one keeps the disk side (io_sup) alive when only
+ * a bookkeeper crashes, and restarts exactly what depended on the dead child.
+ *
+ * Intensity 5 in 60 s: chaos kills of single actors are survived; a torrent crashing in a
+ * loop exits `shutdown` and torrent_pool (transient children) drops that torrent only.
+ */
+import { startSupervisor, supervisorSpec, type SupervisorSpec } from "../src/runtime/index.js";
+import { TorrentIo } from "../actors/io/torrentIo.js";
+import { startPieceMgr } from "../actors/pieceMgr.js";
+import { startTorrentCtl, type PeerAddress } from "../actors/torrentCtl.js";
+import { TorrentState, names } from "../actors/torrentState.js";
+import type { OutgoingConnection, PeerOptions } from "../actors/peer.js";
+import { ioSup } from "./ioSup.js";
+import { startPeerPool } from "./peerPool.js";
+import type { Metainfo } from "../src/protocol/types.js";
+import { resolveDataFiles, type DataLocation } from "../src/storage/dataPath.js";
+
+export interface TorrentArgs {
+  readonly meta: Metainfo;
+  /** A download directory (`get -o DIR`) or the payload itself (`seed <path>`). */
+  readonly location: DataLocation;
+  readonly peerId: Buffer;
+  /** Address outgoing connections bind to (a node's own 127.x.y.z in swarm mode). */
+  readonly localAddress?: string;
+  readonly peers?: readonly PeerAddress[];
+  readonly peerOptions?: PeerOptions;
+  readonly now: number;
+}
+
+export function torrentSup(args: TorrentArgs): SupervisorSpec {
+  const ih = args.meta.infoHashHex;
+  const state = new TorrentState(args.meta, resolveDataFiles(args.meta, args.location), args.now);
+  const io = new TorrentIo(args.meta, ih);
+  const outgoing = (addr: PeerAddress): OutgoingConnection => ({
+    direction: "outgoing",
+    host: addr.host,
+    port: addr.port,
+    ...(args.localAddress === undefined ? {} : { localAddress: args.localAddress }),
+  });
+  return supervisorSpec({
+    name: "torrent_sup",
+    strategy: "rest_for_one",
+    intensity: 5,
+    period: 60_000,
+    children: [
+      { id: "io_sup", type: "supervisor", start: () => startSupervisor(ioSup(args.meta, args.location, ih), { name: names.ioSup(ih) }) },
+      { id: "piece_mgr", start: () => startPieceMgr({ state, writer: io }) },
+      { id: "torrent_ctl", start: () => startTorrentCtl({ state, outgoing, ...(args.peers === undefined ? {} : { peers: args.peers }) }) },
+      { id: "peer_pool", type: "supervisor", start: () => startPeerPool(ih, { state, io, peerId: args.peerId, ...(args.peerOptions === undefined ? {} : { options: args.peerOptions }) }) },
+    ],
+  });
+}
