@@ -287,6 +287,8 @@ function after(conn: PeerConn, linkEnd: LinkEnd | undefined): InfoResult<PeerCon
 
 /** End the link: an orderly exit whose reason says why (the socket closes with the actor). */
 function end(conn: PeerConn, linkEnd: LinkEnd): InfoResult<PeerConn> {
+  // What is queued (a last HAVE, NOT_INTERESTED) still goes out; a violator gets nothing more.
+  if (linkEnd.why !== "violation") conn.sock.outbox.flush();
   conn.machine.close(linkEnd);
   const exit: PeerExit = { peer: conn.key, why: linkEnd.why, detail: linkEnd.detail, violation: linkEnd.violation };
   log.debug({ infoHash: conn.ts.infoHashHex, ...exit }, "peer link closed");

@@ -76,6 +76,23 @@ describe("peer actor: seed to leecher over loopback", () => {
   });
 });
 
+describe("peer actor: a chain seed -> A -> B", () => {
+  it("B, linked to A only, gets every piece through A's HAVEs and uploads", async () => {
+    const data = randomBytes(PIECE * 48);
+    const meta = torrentOf(data, PIECE);
+    const seed = await node({ meta, seedData: data, listen: true, label: "seed" });
+    const a = await node({ meta, listen: true, label: "A" });
+    const b = await node({ meta, label: "B" });
+    await b.connect(a.port!); // A has nothing yet: B waits for A's HAVEs
+    await a.connect(seed.port!);
+    await Promise.all([a.complete, b.complete]);
+    expect(assembled(b, meta.pieceCount).equals(data)).toBe(true);
+    expect(a.state.counters.uploaded).toBe(data.length);
+    expect(seed.state.counters.uploaded).toBe(data.length);
+    for (const n of [seed, a, b]) expect(n.crashes).toEqual([]);
+  });
+});
+
 describe("peer actor: links it refuses", () => {
   it("a node that dials itself refuses its own peer id on both ends", async () => {
     const data = randomBytes(PIECE * 2);

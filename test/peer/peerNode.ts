@@ -4,7 +4,7 @@
  * A seed node reads its blocks from an in-memory Buffer.
  */
 import { createHash } from "node:crypto";
-import { Runtime, startChild, type Ctx, type ExitReason, type LogSink, type Pid, type StartResult } from "../../src/runtime/index.js";
+import { Runtime, startChild, type Clock, type Ctx, type ExitReason, type LogSink, type Pid, type StartResult } from "../../src/runtime/index.js";
 import { buildTorrent } from "../../src/protocol/metainfo.js";
 import type { Metainfo } from "../../src/protocol/types.js";
 import { startPieceMgr } from "../../actors/pieceMgr.js";
@@ -59,6 +59,8 @@ export interface NodeOptions {
   readonly label: string;
   readonly handshakeTimeoutMs?: number;
   readonly maxPending?: number;
+  /** Default: real time. */
+  readonly clock?: Clock;
 }
 
 export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
@@ -67,7 +69,7 @@ export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
     error: (obj) => void crashes.push(obj),
     warn: () => undefined,
   };
-  const rt = new Runtime({ logger, label: opts.label, reportLimits: { burst: 1000, perSecond: 1000 } });
+  const rt = new Runtime({ logger, label: opts.label, reportLimits: { burst: 1000, perSecond: 1000 }, ...(opts.clock === undefined ? {} : { clock: opts.clock }) });
   const meta = opts.meta;
   const ih = meta.infoHashHex;
   const state = new TorrentState(meta, [], rt.clock.now());
@@ -75,6 +77,7 @@ export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
   if (seed !== undefined) for (let i = 0; i < meta.pieceCount; i++) state.have.set(i);
 
   const written = new Map<number, Buffer>();
+  const writtenPieces = written;
   const writeWaiters: { n: number; resolve: () => void }[] = [];
   const writer = {
     writePiece(_ctx: Ctx, piece: number, data: Buffer): Promise<void> {
@@ -111,9 +114,13 @@ export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
   const peerId = makePeerId();
   const io = {
     readBlock(_ctx: Ctx, piece: number, begin: number, length: number): Promise<Buffer> {
-      if (seed === undefined) return Promise.reject(new Error("not a seed"));
-      const at = piece * meta.pieceLength + begin;
-      return Promise.resolve(seed.subarray(at, at + length));
+      if (seed !== undefined) {
+        const at = piece * meta.pieceLength + begin;
+        return Promise.resolve(seed.subarray(at, at + length));
+      }
+      const written = writtenPieces.get(piece);
+      if (written === undefined) return Promise.reject(new Error(`piece ${piece} is not written`));
+      return Promise.resolve(written.subarray(begin, begin + length));
     },
   };
   const pool = await startPeerPool(ih, { state, io, peerId, ...(opts.peerOptions === undefined ? {} : { options: opts.peerOptions }) }, { runtime: rt });

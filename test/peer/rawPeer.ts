@@ -26,6 +26,9 @@ export class RawPeer {
   readonly received: WireMessage[] = [];
   handshake: Handshake | undefined;
   readonly closed: Promise<void>;
+  /** Resolves once the other end's handshake arrived (and, when answering, ours was sent). */
+  readonly handshaken: Promise<void>;
+  private handshakeArrived!: () => void;
   private readonly parser = new HandshakeParser();
   private decoder: WireDecoder | undefined;
   private waiters: { test: (m: WireMessage) => boolean; from: number; resolve: (m: WireMessage) => void; reject: (e: Error) => void }[] = [];
@@ -37,6 +40,7 @@ export class RawPeer {
   ) {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => undefined);
+    this.handshaken = new Promise<void>((resolve) => (this.handshakeArrived = resolve));
     this.closed = new Promise<void>((resolve) => {
       socket.on("close", () => {
         this.isClosed = true;
@@ -76,6 +80,8 @@ export class RawPeer {
   }
 
   answerHandshake = false;
+  /** Called for each message as it arrives (after it is recorded). */
+  onMessage: ((m: WireMessage) => void) | undefined = undefined;
 
   get features(): WireFeatures {
     return { fast: this.opts.fast ?? true, extended: this.opts.extended ?? true };
@@ -129,6 +135,7 @@ export class RawPeer {
       rest = step.rest;
       this.decoder = new WireDecoder({ features: this.features, context: this.opts.torrent });
       if (this.answerHandshake) this.write(this.ourHandshake());
+      this.handshakeArrived();
     }
     this.decoder.push(rest);
     for (let event = this.decoder.next(); event !== undefined; event = this.decoder.next()) {
@@ -139,6 +146,7 @@ export class RawPeer {
       // Blocks are views of the socket's chunk: keep a copy.
       const msg: WireMessage = event.type === "piece" ? { ...event, block: Buffer.from(event.block) } : event;
       this.received.push(msg);
+      this.onMessage?.(msg);
       const index = this.received.length - 1;
       for (const w of this.waiters.splice(0)) {
         if (index >= w.from && w.test(msg)) w.resolve(msg);
