@@ -47,6 +47,8 @@ export interface TorrentCtlArgs {
   readonly outgoing: (addr: PeerAddress) => unknown;
   readonly peers?: readonly PeerAddress[];
   readonly redial?: { readonly baseMs: number; readonly maxMs: number };
+  /** Outgoing connections at once (default 50); addresses past it wait for a free slot. */
+  readonly maxPeers?: number;
 }
 
 export interface TorrentStats {
@@ -78,6 +80,9 @@ interface Dial {
   readonly addr: PeerAddress;
   attempts: number;
   pid: Pid | undefined;
+  dialing: boolean;
+  /** Back-off: not dialled again before this time (runtime clock). */
+  retryAt: number;
 }
 
 interface CtlState {
@@ -88,6 +93,8 @@ interface CtlState {
   readonly byPid: Map<number, string>;
   readonly waiting: { readonly from: From; readonly until: Milestone }[];
   checkedBytes: number;
+  /** Dials started and not yet answered. */
+  dialing: number;
 }
 
 const keyOf = (a: PeerAddress): string => `${a.host}:${a.port}`;
@@ -97,8 +104,8 @@ export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, 
 
   init(args) {
     const machine = createActor(torrentMachine).start();
-    const s: CtlState = { ts: args.state, args, machine, dials: new Map(), byPid: new Map(), waiting: [], checkedBytes: 0 };
-    for (const addr of args.peers ?? []) s.dials.set(keyOf(addr), { addr, attempts: 0, pid: undefined });
+    const s: CtlState = { ts: args.state, args, machine, dials: new Map(), byPid: new Map(), waiting: [], checkedBytes: 0, dialing: 0 };
+    for (const addr of args.peers ?? []) s.dials.set(keyOf(addr), { addr, attempts: 0, pid: undefined, dialing: false, retryAt: 0 });
     return ok(s, { continue: "check" });
   },
 
@@ -136,6 +143,8 @@ export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, 
           s.machine.send({ type: "DOWNLOAD_COMPLETE" });
           s.ts.completedAt = ctx.runtime.clock.now();
           log.info({ infoHash: s.ts.infoHashHex, downloaded: s.ts.counters.downloaded }, "download complete; seeding");
+          // Trackers hear `completed` (BEP 3); a cast to an absent announcer is a no-op.
+          ctx.cast(names.announcer(s.ts.infoHashHex), { t: "completed" });
           answerWaiters(s, ctx);
         }
         break;
@@ -143,7 +152,7 @@ export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, 
         for (const addr of msg.peers) {
           const key = keyOf(addr);
           if (s.dials.has(key)) continue;
-          s.dials.set(key, { addr, attempts: 0, pid: undefined });
+          s.dials.set(key, { addr, attempts: 0, pid: undefined, dialing: false, retryAt: 0 });
           if (phaseOf(s.machine.getSnapshot()) === "leeching") dial(s, key, ctx);
         }
         break;
@@ -161,6 +170,7 @@ export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, 
         const d = s.dials.get(key);
         if (d !== undefined) d.pid = undefined;
         scheduleRedial(s, key, ctx);
+        fillSlots(s, ctx);
       }
       return noreply(s);
     }
@@ -182,7 +192,7 @@ export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, 
         onDialed(s, msg.key, msg.outcome, ctx);
         break;
       case "redial":
-        if (s.dials.get(msg.key)?.pid === undefined) dial(s, msg.key, ctx);
+        dial(s, msg.key, ctx);
         break;
       default:
         return assertNever(msg, "torrent_ctl info");
@@ -208,8 +218,11 @@ function onChecked(s: CtlState, ctx: Ctx): void {
 
 function dial(s: CtlState, key: string, ctx: Ctx): void {
   const d = s.dials.get(key);
-  if (d === undefined || d.pid !== undefined) return;
+  if (d === undefined || d.pid !== undefined || d.dialing) return;
   if (s.ts.banned.has(d.addr.host)) return;
+  if (s.byPid.size + s.dialing >= (s.args.maxPeers ?? 50)) return; // a slot frees on DOWN: fillSlots
+  d.dialing = true;
+  s.dialing++;
   const started = startChild(names.peerPool(s.ts.infoHashHex), [s.args.outgoing(d.addr)]).then(
     (res): DialOutcome => (res === "ignore" ? { kind: "failed", why: "ignored" } : { kind: "started", pid: res }),
     (err: unknown): DialOutcome => ({ kind: "failed", why: err instanceof Error ? err.message : String(err) }),
@@ -220,6 +233,8 @@ function dial(s: CtlState, key: string, ctx: Ctx): void {
 function onDialed(s: CtlState, key: string, outcome: DialOutcome, ctx: Ctx): void {
   const d = s.dials.get(key);
   if (d === undefined) return;
+  d.dialing = false;
+  s.dialing--;
   switch (outcome.kind) {
     case "started":
       d.pid = outcome.pid;
@@ -236,12 +251,20 @@ function onDialed(s: CtlState, key: string, outcome: DialOutcome, ctx: Ctx): voi
   }
 }
 
+/** A connection slot freed: dial addresses that have never been tried or are due. */
+function fillSlots(s: CtlState, ctx: Ctx): void {
+  if (phaseOf(s.machine.getSnapshot()) !== "leeching") return;
+  const now = ctx.runtime.clock.now();
+  for (const [key, d] of s.dials) if (d.pid === undefined && !d.dialing && now >= d.retryAt) dial(s, key, ctx);
+}
+
 function scheduleRedial(s: CtlState, key: string, ctx: Ctx): void {
   const d = s.dials.get(key);
   if (d === undefined || phaseOf(s.machine.getSnapshot()) !== "leeching" || s.ts.banned.has(d.addr.host)) return;
   const { baseMs, maxMs } = s.args.redial ?? { baseMs: 500, maxMs: 15_000 };
   const delay = Math.min(maxMs, baseMs * 2 ** Math.min(d.attempts, 20));
   d.attempts++;
+  d.retryAt = ctx.runtime.clock.now() + delay;
   ctx.sendAfter(delay, { t: "redial", key } satisfies Info);
 }
 

@@ -54,6 +54,7 @@ export const names = {
   torrentCtl: (ih: string) => ["torrent_ctl", ih] as const,
   peerPool: (ih: string) => ["peer_pool", ih] as const,
   ioSup: (ih: string) => ["io_sup", ih] as const,
+  announcer: (ih: string) => ["announcer", ih] as const,
   /** Group every peer actor of a torrent joins: HAVE broadcasts go to its members. */
   peers: (ih: string) => ["peers", ih] as const,
 };

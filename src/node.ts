@@ -63,6 +63,8 @@ export class SwarmNode {
       location: t.location,
       peerId: this.peerId,
       localAddress: this.host,
+      listenPort: this.port,
+      peerOptions: { listenPort: this.port },
       now: this.runtime.clock.now(),
       ...(t.peers === undefined ? {} : { peers: t.peers }),
     };

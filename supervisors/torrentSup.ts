@@ -37,6 +37,8 @@ export interface TorrentArgs {
   readonly localAddress?: string;
   readonly peers?: readonly PeerAddress[];
   readonly peerOptions?: PeerOptions;
+  /** The node's listening port: announced to trackers, told to peers. */
+  readonly listenPort: number;
   readonly now: number;
 }
 
