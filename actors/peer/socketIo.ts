@@ -123,6 +123,9 @@ const CONNECTED: SocketEvent = { t: "connected" };
 const DRAIN: SocketEvent = { t: "drain" };
 const CLOSED: SocketEvent = { t: "closed" };
 
+/** What the outbox writes to: a socket, or a recorder in tests. */
+export type OutboxSink = Pick<Socket, "destroyed" | "writable" | "write" | "cork" | "uncork">;
+
 /** Messages queued for one batched write. */
 export class Outbox {
   private scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
@@ -130,42 +133,51 @@ export class Outbox {
   private segments: Buffer[] = [];
   private bytes = 0;
 
-  constructor(private readonly socket: Socket) {}
+  constructor(private readonly socket: OutboxSink) {}
 
   /** Bytes queued and not yet flushed. */
   get pending(): number {
     return this.bytes + this.fill;
   }
 
+  // Each writer asks for room first: room() may replace the scratch, so `this.scratch` is
+  // read only after it.
+
   bare(type: BareMessageType): void {
-    this.fill = writeBareMessage(this.scratch, this.room(5), type);
+    const at = this.room(5);
+    this.fill = writeBareMessage(this.scratch, at, type);
   }
 
   keepAlive(): void {
-    this.scratch.writeUInt32BE(0, this.room(KEEP_ALIVE_LENGTH));
-    this.fill += KEEP_ALIVE_LENGTH;
+    const at = this.room(KEEP_ALIVE_LENGTH);
+    this.fill = this.scratch.writeUInt32BE(0, at);
   }
 
   have(index: number): void {
-    this.fill = writeHave(this.scratch, this.room(HAVE_MESSAGE_LENGTH), index);
+    const at = this.room(HAVE_MESSAGE_LENGTH);
+    this.fill = writeHave(this.scratch, at, index);
   }
 
   request(index: number, begin: number, length: number): void {
-    this.fill = writeRequest(this.scratch, this.room(REQUEST_MESSAGE_LENGTH), index, begin, length);
+    const at = this.room(REQUEST_MESSAGE_LENGTH);
+    this.fill = writeRequest(this.scratch, at, index, begin, length);
   }
 
   cancel(index: number, begin: number, length: number): void {
-    this.fill = writeCancel(this.scratch, this.room(REQUEST_MESSAGE_LENGTH), index, begin, length);
+    const at = this.room(REQUEST_MESSAGE_LENGTH);
+    this.fill = writeCancel(this.scratch, at, index, begin, length);
   }
 
   reject(index: number, begin: number, length: number): void {
-    this.fill = writeReject(this.scratch, this.room(REQUEST_MESSAGE_LENGTH), index, begin, length);
+    const at = this.room(REQUEST_MESSAGE_LENGTH);
+    this.fill = writeReject(this.scratch, at, index, begin, length);
   }
 
   /** An already encoded message (handshake, bitfield, extended handshake). */
   raw(message: Buffer): void {
     if (message.length <= COPY_LIMIT) {
-      this.fill += message.copy(this.scratch, this.room(message.length));
+      const at = this.room(message.length);
+      this.fill = at + message.copy(this.scratch, at);
       return;
     }
     this.seal();
@@ -174,7 +186,8 @@ export class Outbox {
 
   /** A piece message: its header in the batch, then the block by reference. */
   piece(index: number, begin: number, block: Buffer): void {
-    this.fill = writePieceHeader(this.scratch, this.room(PIECE_HEADER_LENGTH), index, begin, block.length);
+    const at = this.room(PIECE_HEADER_LENGTH);
+    this.fill = writePieceHeader(this.scratch, at, index, begin, block.length);
     this.seal();
     this.push(block);
   }
