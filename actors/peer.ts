@@ -169,6 +169,7 @@ export const peerBehaviour = defineServer<PeerConn, PeerArgs, never, never, Info
         wrote(conn, ctx);
         return noreply(conn);
       case "drain":
+        conn.sock.drained();
         if (conn.stage.kind === "active") pumpReads(conn, conn.stage.link, ctx);
         return noreply(conn);
       case "closed":

@@ -51,6 +51,7 @@ export function drainWire(conn: PeerConn, link: ActiveLink, ctx: Ctx): LinkEnd |
 function afterInput(conn: PeerConn, link: ActiveLink, ctx: Ctx): void {
   refill(conn, link, ctx);
   pumpReads(conn, link, ctx);
+  conn.sock.checkBacklog();
 }
 
 export function executeWire(conn: PeerConn, link: ActiveLink, ctx: Ctx, v: WireVerdict): LinkEnd | undefined {

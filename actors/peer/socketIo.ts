@@ -7,9 +7,11 @@
  *   the other events as SocketEvent messages (an error is this actor's to handle, never an
  *   uncaught exception). After the actor exits the callbacks are no-ops.
  * - Bounded reading: the socket is paused while the chunks waiting in the mailbox exceed
- *   `INBOUND_HIGH_WATER` bytes, or while the actor has decoded messages left over from a
- *   turn that hit its budget (`hold`); it resumes once both are clear. So what a peer can
- *   make us hold is about one high-water mark plus one socket read, whatever it sends.
+ *   `INBOUND_HIGH_WATER` bytes, while the actor has decoded messages left over from a turn
+ *   that hit its budget (`hold`), or while our unsent output exceeds `BACKLOG_PAUSE`
+ *   (`holdForDrain`: a peer that makes us answer -- rejects, haves -- and does not read);
+ *   it resumes once all are clear. So what a peer can make us hold is about one high-water
+ *   mark plus one socket read each way, whatever it sends.
  * - Batched writing: small messages are encoded into one scratch buffer; a block goes out
  *   as its 13-byte header and the block itself, never copied into a frame. Everything
  *   queued is written at `flush` (the actor asks for it with a FLUSH message to itself, so
@@ -43,6 +45,11 @@ export type SocketEvent =
 export const INBOUND_HIGH_WATER = 512 * 1024;
 /** Bytes queued in the socket above this stop new block reads until 'drain'. */
 export const OUTBOUND_HIGH_WATER = 2 * 1024 * 1024;
+/**
+ * Unsent bytes above this stop reading the peer until 'drain'. Above OUTBOUND_HIGH_WATER
+ * plus the reads in flight, so uploading alone never pauses our input.
+ */
+export const BACKLOG_PAUSE = 2 * OUTBOUND_HIGH_WATER;
 
 const SCRATCH_BYTES = 16 * 1024;
 /** Raw messages up to this size are copied into the batch; longer ones are written as they are. */
@@ -59,6 +66,7 @@ export function handOffGuard(): void {
 export class PeerSocket {
   private queuedIn = 0;
   private held = false;
+  private waitingDrain = false;
   private readonly out: Outbox;
 
   constructor(
@@ -97,6 +105,20 @@ export class PeerSocket {
     this.maybeResume();
   }
 
+  /** Stop reading while we owe the peer more than BACKLOG_PAUSE unsent bytes. */
+  checkBacklog(): void {
+    if (this.waitingDrain || this.socket.writableLength + this.out.pending <= BACKLOG_PAUSE) return;
+    this.waitingDrain = true;
+    this.socket.pause();
+  }
+
+  /** The socket emptied its write buffer. */
+  drained(): void {
+    if (!this.waitingDrain) return;
+    this.waitingDrain = false;
+    this.maybeResume();
+  }
+
   /** Start reading (a socket handed over paused). */
   start(): void {
     this.maybeResume();
@@ -115,7 +137,7 @@ export class PeerSocket {
   }
 
   private maybeResume(): void {
-    if (!this.held && this.queuedIn < INBOUND_HIGH_WATER && this.socket.isPaused()) this.socket.resume();
+    if (!this.held && !this.waitingDrain && this.queuedIn < INBOUND_HIGH_WATER && this.socket.isPaused()) this.socket.resume();
   }
 }
 

@@ -123,6 +123,63 @@ describe("peer actor as a seed, over the wire", () => {
   });
 });
 
+describe("peer actor: input larger than a turn", () => {
+  it("a burst of 20000 messages in one write is handled over several turns, in order", async () => {
+    const data = randomBytes(PIECE * 2);
+    const meta = torrentOf(data, PIECE);
+    const node = await startNode({ meta, seedData: data, listen: true, label: "seed", peerOptions: { turnBudget: 64 } });
+    nodes.push(node);
+    const raw = await dial(node, meta);
+    await raw.waitType("haveAll");
+    const keepAlives = Buffer.alloc(4 * 20_000); // 20000 keep-alives
+    raw.write(Buffer.concat([keepAlives, encodeMessage({ type: "interested" }), encodeMessage(request(1, 0, 10))]));
+    const piece = await raw.waitType("piece");
+    expect(piece.block.equals(data.subarray(PIECE, PIECE + 10))).toBe(true);
+    expect(node.peerExits).toEqual([]);
+  });
+});
+
+describe("peer actor: a peer that makes us answer and does not read", () => {
+  it("stops reading it once our unsent answers pass the bound, and catches up when it reads", async () => {
+    const { node, meta } = await seedNode();
+    const raw = await dial(node, meta);
+    await raw.waitType("haveAll");
+    raw.uncounted.add("reject");
+    raw.socket.pause(); // read nothing from now on
+    // 1M requests while choked: each earns a BEP 6 reject, 17 MB of them (more than the
+    // kernel's socket buffers take), then an interested.
+    const one = encodeMessage(request(0, 0, 16384));
+    const flood = Buffer.alloc(one.length * 1_000_000);
+    for (let at = 0; at < flood.length; at += one.length) one.copy(flood, at);
+    raw.write(Buffer.concat([flood, encodeMessage({ type: "interested" })]));
+    const pid = node.rt.whereis(["peer", meta.infoHashHex, `127.0.0.1:${raw.socket.localPort}`]);
+    expect(pid).toBeDefined();
+    type Conn = { sock: { socket: import("node:net").Socket; outbox: { pending: number } } };
+    const probe = async (): Promise<{ read: number; owed: number }> => {
+      const conn = await node.rt.getState<Conn>(pid!);
+      return { read: conn.sock.socket.bytesRead, owed: conn.sock.socket.writableLength + conn.sock.outbox.pending };
+    };
+    // Watch until our side stops reading (bytesRead unchanged for 300 event-loop turns).
+    let last = -1;
+    let most = 0;
+    for (let turns = 0, still = 0; turns < 200_000 && still < 300; turns++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const now = await probe();
+      most = Math.max(most, now.owed);
+      if (now.read === last) still++;
+      else [still, last] = [0, now.read];
+    }
+    // It stopped before the end of the flood, owing at most the pause threshold (4 MiB)
+    // plus the answers to one read's worth of input.
+    expect(most).toBeLessThan(4 * 1024 * 1024 + 256 * 1024);
+    expect(last).toBeLessThan(flood.length);
+    raw.socket.resume();
+    await raw.waitType("unchoke");
+    expect(raw.tally.get("reject")).toBe(1_000_000);
+    expect(node.peerExits).toEqual([]);
+  });
+});
+
 describe("peer actor: bad input on an established link closes that link only", () => {
   const cases: { name: string; bytes: (meta: Metainfo) => Buffer; violation: string }[] = [
     { name: "an oversized length prefix", bytes: () => Buffer.from([0xff, 0xff, 0xff, 0xf0, 7]), violation: "oversizedLength" },

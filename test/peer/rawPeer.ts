@@ -80,6 +80,9 @@ export class RawPeer {
   }
 
   answerHandshake = false;
+  /** Types counted in `tally` but not kept in `received` (floods). */
+  readonly uncounted = new Set<WireMessage["type"]>();
+  readonly tally = new Map<WireMessage["type"], number>();
   /** Called for each message as it arrives (after it is recorded). */
   onMessage: ((m: WireMessage) => void) | undefined = undefined;
 
@@ -143,6 +146,8 @@ export class RawPeer {
         this.socket.destroy();
         return;
       }
+      this.tally.set(event.type, (this.tally.get(event.type) ?? 0) + 1);
+      if (this.uncounted.has(event.type)) continue;
       // Blocks are views of the socket's chunk: keep a copy.
       const msg: WireMessage = event.type === "piece" ? { ...event, block: Buffer.from(event.block) } : event;
       this.received.push(msg);
