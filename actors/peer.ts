@@ -51,7 +51,7 @@ import { names, type TorrentState } from "./torrentState.js";
 import type { PeerNotice } from "./pieceMgr.js";
 import { pieceMgr } from "./pieceMgr.js";
 import { HANDSHAKE_TIMEOUT, now, wrote, type BlockReader, type PeerConn, type SelfMsg } from "./peer/conn.js";
-import { onPicked, type PickResult } from "./peer/download.js";
+import { onPicked, onPickTimedOut, type PickResult } from "./peer/download.js";
 import { armTick, drainWire, executeNotice, onTick } from "./peer/executor.js";
 import { OUR_FLAGS, firstMessage, judgeHandshake } from "./peer/handshakeCheck.js";
 import { ActiveLink, LinkMachine, type LinkEnd, type PeerExit } from "./peer/link.js";
@@ -155,6 +155,9 @@ export const peerBehaviour = defineServer<PeerConn, PeerArgs, never, never, Info
         return after(conn, drainWire(conn, conn.stage.link, ctx));
       case "picked":
         if (conn.stage.kind === "active") onPicked(conn, conn.stage.link, ctx, msg.reqs);
+        return noreply(conn);
+      case "pickTimedOut":
+        if (conn.stage.kind === "active") onPickTimedOut(conn, conn.stage.link, ctx);
         return noreply(conn);
       case "pickFailed":
         return end(conn, { why: "pieceMgrDown", detail: describe(msg.error) });

@@ -9,20 +9,25 @@
  *   (its mailbox cannot fill with our blocks faster than it empties it).
  * - A reservation is never lost: picked blocks that can no longer be requested (the peer
  *   choked us meanwhile, or we lost interest) are handed back at once; a snubbed peer's
- *   requests are cancelled and all its reservations released so other peers take them.
+ *   requests are cancelled and all its reservations released so other peers take them, and
+ *   so are they after a pick call that timed out (the piece manager is overloaded, not gone).
  * - All requests of one pick leave in one write.
  */
-import type { Ctx } from "../../src/runtime/index.js";
+import { CallError, type Ctx } from "../../src/runtime/index.js";
 import { pieceMgr } from "../pieceMgr.js";
 import type { BlockRequest } from "../pieceMgr/picker.js";
 import { now, wrote, type PeerConn } from "./conn.js";
 import type { ActiveLink } from "./link.js";
 import { requestBudget } from "./pipeline.js";
 
-export type PickResult = { readonly t: "picked"; readonly reqs: readonly BlockRequest[] } | { readonly t: "pickFailed"; readonly error: unknown };
+export type PickResult =
+  | { readonly t: "picked"; readonly reqs: readonly BlockRequest[] }
+  | { readonly t: "pickTimedOut" }
+  | { readonly t: "pickFailed"; readonly error: unknown };
 
 const picked = (reqs: readonly BlockRequest[]): PickResult => ({ t: "picked", reqs });
-const pickFailed = (error: unknown): PickResult => ({ t: "pickFailed", error });
+const pickFailed = (error: unknown): PickResult =>
+  error instanceof CallError && error.reason.kind === "timeout" ? { t: "pickTimedOut" } : { t: "pickFailed", error };
 const asMessage = (msg: PickResult): PickResult => msg;
 
 /** Ask the piece manager for more blocks if the pipeline is at its low-water mark. */
@@ -43,6 +48,13 @@ export function refill(conn: PeerConn, link: ActiveLink, ctx: Ctx): void {
   if (budget.kind === "wait" || budget.scope !== "any") return;
   link.picking = true;
   ctx.pipe(pieceMgr.pick(ctx, mgr, conn.key, budget.count).then(picked, pickFailed), asMessage);
+}
+
+/** The pick call timed out: whatever it reserved is freed, and we ask again. */
+export function onPickTimedOut(conn: PeerConn, link: ActiveLink, ctx: Ctx): void {
+  link.picking = false;
+  releaseReservations(conn, link, ctx);
+  refill(conn, link, ctx);
 }
 
 /** The piece manager reserved `reqs` for us: request them, or give them back. */
@@ -72,8 +84,13 @@ export function cancelRequest(conn: PeerConn, link: ActiveLink, ctx: Ctx, index:
   wrote(conn, ctx);
 }
 
-/** The peer sat on our requests past the snub timeout: cancel them and free the blocks for others. */
-export function releaseSnubbed(conn: PeerConn, link: ActiveLink, ctx: Ctx): void {
+/**
+ * Cancel every request we have out and free all our reservations for other peers: the peer
+ * sat on our requests past the snub timeout, or a pick call timed out (its late answer is
+ * dropped, so what it reserved for us is only released this way: this cast reaches the
+ * piece manager after the pick it answers).
+ */
+export function releaseReservations(conn: PeerConn, link: ActiveLink, ctx: Ctx): void {
   const out = conn.sock.outbox;
   for (const r of link.outstanding.list()) out.cancel(r.piece, r.begin, r.length);
   link.outstanding.clear();

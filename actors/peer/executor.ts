@@ -17,7 +17,7 @@ import type { PeerNotice } from "../pieceMgr.js";
 import { pieceMgr } from "../pieceMgr.js";
 import { analyzeWire, openingAfter, type WireVerdict } from "./analyze.js";
 import { CONTINUE, now, setInterest, TICK, wrote, type PeerConn } from "./conn.js";
-import { cancelRequest, refill, releaseSnubbed } from "./download.js";
+import { cancelRequest, refill, releaseReservations } from "./download.js";
 import { interestChange } from "./interest.js";
 import type { ActiveLink, LinkEnd } from "./link.js";
 import { applyUploadSlot, dropUpload, pumpReads, queueUpload } from "./upload.js";
@@ -180,7 +180,7 @@ export function onTick(conn: PeerConn, link: ActiveLink, ctx: Ctx): LinkEnd | un
         return { why: "inactive", detail: `nothing received for ${Math.round(action.silentMs)} ms` };
       case "snub":
         conn.machine.send(action.event);
-        releaseSnubbed(conn, link, ctx);
+        releaseReservations(conn, link, ctx);
         refill(conn, link, ctx);
         break;
       case "keepAlive":

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { ManualClock, advance, type Pid } from "../../src/runtime/index.js";
+import { CallMsg, CastMsg, ManualClock, advance, type Pid } from "../../src/runtime/index.js";
 import { encodeMessage, type WireMessage } from "../../src/protocol/wire/index.js";
 import type { Metainfo } from "../../src/protocol/types.js";
 import { assembled, peerExitOf, startNode, torrentOf, type TorrentNode } from "./peerNode.js";
@@ -21,6 +21,12 @@ afterEach(() => {
   for (const r of raws.splice(0)) r.destroy();
   for (const s of servers.splice(0)) s.close();
 });
+
+/** Re-check cond once per event-loop turn (a bounded wait on events, not a sleep). */
+async function until(cond: () => boolean, turns = 5000): Promise<void> {
+  for (let i = 0; i < turns && !cond(); i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  if (!cond()) throw new Error("condition not reached");
+}
 
 const send = (raw: RawPeer, ...msgs: WireMessage[]): void => raw.write(Buffer.concat(msgs.map(encodeMessage)));
 
@@ -100,6 +106,40 @@ describe("peer actor as a leecher, over the wire", () => {
 });
 
 describe("peer actor clocks (manual clock, real sockets)", () => {
+  it("a pick call that times out frees what it may have reserved and asks again; the link stays", async () => {
+    const clock = new ManualClock();
+    const data = randomBytes(PIECE * 4);
+    const meta = torrentOf(data, PIECE);
+    const node = await startNode({ meta, label: "leech", clock });
+    nodes.push(node);
+    // A piece manager that takes casts and never answers a pick.
+    node.rt.exit(node.mgr, { kind: "kill" });
+    const seen: string[] = [];
+    node.rt.spawn(
+      (msg) => {
+        if (msg instanceof CastMsg) seen.push(`cast:${(msg.msg as { t: string }).t}`);
+        if (msg instanceof CallMsg) seen.push(`call:${(msg.request as { t: string }).t}`);
+      },
+      { name: ["piece_mgr", meta.infoHashHex] },
+    );
+    const { server, port, peer } = await RawPeer.listen({ infoHash: meta.infoHash, torrent: { pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, totalLength: meta.length } });
+    servers.push(server);
+    await node.connect(port);
+    const raw = await peer;
+    raws.push(raw);
+    raw.answerHandshake = true;
+    await raw.handshaken;
+    send(raw, { type: "haveAll" }, { type: "unchoke" });
+    await raw.waitType("interested");
+    await until(() => seen.includes("call:pick"));
+    await advance(clock, 5_000, node.rt.scheduler);
+    await until(() => seen.filter((x) => x === "call:pick").length === 2);
+    const firstPick = seen.indexOf("call:pick");
+    expect(seen.indexOf("cast:peerChoked", firstPick)).toBeGreaterThan(firstPick);
+    expect(seen.lastIndexOf("call:pick")).toBeGreaterThan(seen.indexOf("cast:peerChoked", firstPick));
+    expect(node.peerExits).toEqual([]);
+  });
+
   it("times out a handshake that never comes", async () => {
     const clock = new ManualClock();
     const { node, raw } = await setup({ clock, answer: false });
