@@ -9,7 +9,7 @@ import { ManualClock, advance, type Pid } from "../../src/runtime/index.js";
 import { encodeHandshake, encodeMessage } from "../../src/protocol/wire/index.js";
 import type { Metainfo } from "../../src/protocol/types.js";
 import { listenerStats, startListener, type ListenerStats } from "../../actors/listener.js";
-import { peerExitOf, startNode, torrentOf, type TorrentNode } from "./peerNode.js";
+import { peerExitOf, startNode, torrentOf, until, type TorrentNode } from "./peerNode.js";
 import { RawPeer } from "./rawPeer.js";
 
 const PIECE = 32 * 1024;
@@ -31,15 +31,6 @@ async function seed(options: { clock?: ManualClock; maxPending?: number } = {}):
 
 function stats(node: TorrentNode): Promise<ListenerStats> {
   return listenerStats(node.rt, node.listener as Pid);
-}
-
-/** Re-check cond once per event-loop turn (a bounded wait on events, not a sleep). */
-async function until(cond: () => Promise<boolean>, turns = 5000): Promise<void> {
-  for (let i = 0; i < turns; i++) {
-    if (await cond()) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  throw new Error("condition not reached");
 }
 
 async function open(port: number): Promise<{ socket: Socket; closed: Promise<void> }> {

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CallMsg, CastMsg, ManualClock, advance, type Pid } from "../../src/runtime/index.js";
 import { encodeMessage, type WireMessage } from "../../src/protocol/wire/index.js";
 import type { Metainfo } from "../../src/protocol/types.js";
-import { assembled, peerExitOf, startNode, torrentOf, type TorrentNode } from "./peerNode.js";
+import { assembled, peerExitOf, startNode, torrentOf, until, type TorrentNode } from "./peerNode.js";
 import { RawPeer } from "./rawPeer.js";
 
 const PIECE = 32 * 1024;
@@ -21,12 +21,6 @@ afterEach(() => {
   for (const r of raws.splice(0)) r.destroy();
   for (const s of servers.splice(0)) s.close();
 });
-
-/** Re-check cond once per event-loop turn (a bounded wait on events, not a sleep). */
-async function until(cond: () => boolean, turns = 5000): Promise<void> {
-  for (let i = 0; i < turns && !cond(); i++) await new Promise<void>((resolve) => setImmediate(resolve));
-  if (!cond()) throw new Error("condition not reached");
-}
 
 const send = (raw: RawPeer, ...msgs: WireMessage[]): void => raw.write(Buffer.concat(msgs.map(encodeMessage)));
 

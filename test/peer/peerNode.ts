@@ -177,3 +177,12 @@ export function assembled(node: TorrentNode, pieceCount: number): Buffer {
 export function peerExitOf(reason: ExitReason): PeerExit | undefined {
   return reason.kind === "shutdown" && typeof reason.detail === "object" && reason.detail !== null ? (reason.detail as PeerExit) : undefined;
 }
+
+/** Re-check cond once per event-loop turn until it holds (a bounded wait on events, not a sleep). */
+export async function until(cond: () => boolean | Promise<boolean>, turns = 5000): Promise<void> {
+  for (let i = 0; i < turns; i++) {
+    if (await cond()) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`condition not reached within ${turns} event-loop turns`);
+}
