@@ -95,6 +95,11 @@ type Info = Buffer | DownMsg | BlockRead | SocketEvent | SelfMsg | PickResult | 
 
 const CLIENT_NAME = "swarmsup 0.1.0";
 
+/** init's continuation for an incoming connection. */
+class TakeOver {
+  constructor(readonly connection: IncomingConnection) {}
+}
+
 export const peerBehaviour = defineServer<PeerConn, PeerArgs, never, never, Info>({
   name: "peer",
 
@@ -115,16 +120,18 @@ export const peerBehaviour = defineServer<PeerConn, PeerArgs, never, never, Info
       stage: { kind: "connecting" },
       flushQueued: false,
       mgr: undefined,
+      handshakeTimer: undefined,
     };
     ctx.join(names.peers(args.state.infoHashHex));
-    ctx.sendAfter(config.handshakeTimeoutMs, HANDSHAKE_TIMEOUT);
+    conn.handshakeTimer = ctx.sendAfter(config.handshakeTimeoutMs, HANDSHAKE_TIMEOUT);
     if (args.direction === "outgoing") return ok(conn);
-    return ok(conn, { continue: args });
+    return ok(conn, { continue: new TakeOver(args) });
   },
 
   handleContinue(cont, conn, ctx) {
     // An incoming connection: their handshake is in, answer it and go active at once.
-    const args = cont as IncomingConnection;
+    if (!(cont instanceof TakeOver)) throw new TypeError("peer: unexpected continue");
+    const args = cont.connection;
     if (args.socket.destroyed) return end(conn, { why: "remoteClosed", detail: "closed while handed over" });
     conn.machine.send({ type: "CONNECTED" });
     conn.sock.start();
@@ -235,6 +242,7 @@ function handshakeDone(conn: PeerConn, ctx: Ctx, theirs: Handshake, rest: Buffer
   const mgr = ctx.runtime.whereis(names.pieceMgr(ts.infoHashHex));
   if (mgr === undefined) return end(conn, { why: "pieceMgrDown", detail: "no piece manager registered" });
   ts.counters.peersSeen++;
+  if (conn.handshakeTimer !== undefined) ctx.cancelTimer(conn.handshakeTimer);
   conn.machine.send({ type: "HANDSHAKE_OK" });
   conn.mgr = mgr;
   ctx.monitor(mgr);

@@ -2,7 +2,7 @@
  * The peer actor's state (one object per connection, mutated in place by its handlers) and
  * the helpers every part of the actor shares: queueing output, feeding the machine.
  */
-import type { Ctx, Pid } from "../../src/runtime/index.js";
+import type { Ctx, Pid, TimerRef } from "../../src/runtime/index.js";
 import type { HandshakeParser } from "../../src/protocol/wire/index.js";
 import type { PeerKey } from "../pieceMgr/picker.js";
 import type { TorrentState } from "../torrentState.js";
@@ -36,6 +36,8 @@ export interface PeerConn {
   flushQueued: boolean;
   /** The piece manager we joined (monitored). */
   mgr: Pid | undefined;
+  /** Connect plus both handshakes must be over when it fires. */
+  handshakeTimer: TimerRef | undefined;
 }
 
 /** Self-messages of the peer actor. */
