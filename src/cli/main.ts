@@ -6,6 +6,7 @@ import { registerVerify } from "./verify.js";
 import { registerDemo } from "./demo.js";
 import { registerGet } from "./get.js";
 import { registerSeed } from "./seed.js";
+import { registerTracker } from "./tracker.js";
 
 const program = new Command();
 program
@@ -18,6 +19,7 @@ registerCreate(program);
 registerVerify(program);
 registerSeed(program);
 registerGet(program);
+registerTracker(program);
 registerDemo(program);
 
 try {
