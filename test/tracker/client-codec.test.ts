@@ -11,6 +11,7 @@ import {
   type TrackerPeer,
 } from "../../src/protocol/tracker/index.js";
 import { encode, type BencodeEncodable } from "../../src/protocol/bencode.js";
+import { queryBytes } from "./clientHarness.js";
 
 type Dict = Map<string, BencodeEncodable>;
 
@@ -26,24 +27,6 @@ const request = (over: Partial<AnnounceRequest> = {}): AnnounceRequest => ({
   key: 0xdeadbeef,
   ...over,
 });
-
-/** The query of a URL as raw bytes per key (percent-decoding byte by byte, as a tracker does). */
-function queryBytes(url: string): Map<string, Buffer> {
-  const query = url.slice(url.indexOf("?") + 1);
-  const out = new Map<string, Buffer>();
-  for (const part of query.split("&")) {
-    const [k = "", v = ""] = part.split("=");
-    const bytes: number[] = [];
-    for (let i = 0; i < v.length; i++) {
-      if (v[i] === "%") {
-        bytes.push(parseInt(v.slice(i + 1, i + 3), 16));
-        i += 2;
-      } else bytes.push(v.charCodeAt(i));
-    }
-    out.set(k, Buffer.from(bytes));
-  }
-  return out;
-}
 
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join("."));
 const peerArb = fc.record({ host: ipv4, port: fc.integer({ min: 1, max: 65535 }) });
