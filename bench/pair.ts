@@ -1,0 +1,170 @@
+/**
+ * npm run bench:pair — one seed -> one downloader over loopback, swarmsup and libtorrent
+ * (bench/lt_node.py) in every combination, in the same run:
+ *   swarmsup -> swarmsup, libtorrent -> swarmsup, swarmsup -> libtorrent,
+ *   libtorrent -> libtorrent (high_performance_seed at both ends: the yardstick),
+ *   libtorrent(default) -> libtorrent(default).
+ * libtorrent runs with high_performance_seed settings wherever it meets swarmsup.
+ *
+ * Per transfer: the seed starts and finishes its start-up check untimed; the downloader is
+ * timed from its spawn to its "complete" line; its CPU (user+sys, whole process) and peak
+ * RSS come from /usr/bin/time, the seed's from /proc just before it is stopped; the file's
+ * sha256 is checked. The machine is shared and noisy: pairs are interleaved, their order
+ * rotated each round, and every figure is the median of the rounds (peak RSS: the largest).
+ * The page cache is not dropped (the machine is shared): the payload is read once before
+ * the first transfer, so every seed serves from memory. The last line is one JSON object.
+ *
+ *   npm run bench:pair [-- --size-mb 1024] [--piece-kib 1024] [--rounds 3] [--skip-default]
+ *                      [--cpu-prof DIR]   (then one more swarmsup -> swarmsup run, profiled)
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { cpus, release } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { performance } from "node:perf_hooks";
+import { sig3 } from "./actors/stats.js";
+import { formatProfile, parseCpuProfile, summarizeCpuProfile } from "./pair/cpuProfile.js";
+import { DEFAULT_LT_PAIR, PAIRS, REFERENCE_PAIR, SWARMSUP_PAIR, runPair, type PairDef, type PairOutcome } from "./pair/pairs.js";
+import { PYTHON } from "./pair/peers.js";
+import { killAll, MEASURED_BY } from "./pair/processes.js";
+import { checkTargets, formatTable, formatTargets, jsonFigures, summarize } from "./pair/report.js";
+import { prepareWorkspace, type Workspace } from "./pair/workspace.js";
+
+const MiB = 1024 * 1024;
+
+interface Options {
+  readonly sizeMiB: number;
+  readonly pieceKiB: number;
+  readonly rounds: number;
+  readonly skipDefault: boolean;
+  readonly cpuProfDir: string | undefined;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      "size-mb": { type: "string", default: "1024" },
+      "piece-kib": { type: "string", default: "1024" },
+      rounds: { type: "string", default: "3" },
+      "skip-default": { type: "boolean", default: false },
+      "cpu-prof": { type: "string" },
+    },
+    strict: true,
+  });
+  const positive = (flag: string, text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} ${text}: a positive integer expected`);
+    return n;
+  };
+  return {
+    sizeMiB: positive("size-mb", values["size-mb"]),
+    pieceKiB: positive("piece-kib", values["piece-kib"]),
+    rounds: positive("rounds", values.rounds),
+    skipDefault: values["skip-default"],
+    cpuProfDir: values["cpu-prof"] === undefined ? undefined : resolve(values["cpu-prof"]),
+  };
+}
+
+function say(line = ""): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function libtorrentVersion(): string {
+  return execFileSync(PYTHON, ["-c", "import libtorrent; print(libtorrent.__version__)"], { encoding: "utf8" }).trim();
+}
+
+/** Round r runs the pairs starting from the r-th, so no pair always goes first (or after the same one). */
+function rotated<T>(items: readonly T[], by: number): T[] {
+  return items.map((_, i) => items[(i + by) % items.length] as T);
+}
+
+async function profileSwarmsupDownload(ws: Workspace, dir: string, timeouts: { downloadTimeoutSec: number; seedReadyTimeoutSec: number }): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const before = new Set(readdirSync(dir));
+  const outcome = await runPair(SWARMSUP_PAIR, 0, ws, { ...timeouts, nodeFlags: ["--cpu-prof", "--cpu-prof-dir", dir] });
+  const written = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile") && !before.has(f));
+  say();
+  say(`cpu profile of the swarmsup downloader (${SWARMSUP_PAIR.id}, one extra run): ${outcome.kind === "measured" ? `${(ws.bytes / MiB / outcome.download.wallSec).toFixed(1)} MiB/s under the profiler` : `FAILED: ${outcome.reason}`}`);
+  for (const file of written) {
+    say(`  ${join(dir, file)}`);
+    say(formatProfile(summarizeCpuProfile(parseCpuProfile(readFileSync(join(dir, file), "utf8")), process.cwd(), 25)));
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const started = performance.now();
+  const bytes = opts.sizeMiB * MiB;
+  const pieceLength = opts.pieceKiB * 1024;
+  const pairs: readonly PairDef[] = opts.skipDefault ? PAIRS.filter((p) => p !== DEFAULT_LT_PAIR) : PAIRS;
+  const command = `npm run bench:pair -- ${process.argv.slice(2).join(" ")}`.replace(/ -- $/, "");
+  const cpuList = cpus();
+  const ltVersion = libtorrentVersion();
+  say(`bench:pair — ${command}  (node dist/bench/pair.js ${process.argv.slice(2).join(" ")})`.trimEnd());
+  say(`  ${new Date().toISOString()}; node ${process.version}; libtorrent ${ltVersion} (python3-libtorrent); Linux ${release()}; ${cpuList.length} CPUs (${cpuList[0]?.model ?? "unknown"})`);
+  say(`  payload ${opts.sizeMiB} MiB random, ${opts.pieceKiB} KiB pieces, ${opts.rounds} rounds interleaved (order rotated), medians; loopback TCP, one seed and one downloader at a time`);
+  say(`  downloader timed from spawn to its "complete" line (seed start-up check excluded); CPU and peak RSS of the downloader by ${MEASURED_BY}, of the seed from /proc`);
+  say("  page cache: not dropped (shared machine); the payload is written and read once before the first transfer, so seeds read it from memory");
+
+  const ws = await prepareWorkspace(bytes, pieceLength);
+  const abort = (): void => {
+    killAll();
+    ws.remove();
+    process.exit(130);
+  };
+  process.once("SIGINT", abort);
+  process.once("SIGTERM", abort);
+  const timeouts = { downloadTimeoutSec: Math.max(60, Math.ceil(bytes / (5 * MiB))), seedReadyTimeoutSec: Math.max(60, Math.ceil(bytes / (10 * MiB))) };
+  try {
+    say(`  workspace ${ws.dir} (prepared in ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    say();
+    const outcomes: PairOutcome[] = [];
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const def of rotated(pairs, round - 1)) {
+        const outcome = await runPair(def, round, ws, timeouts);
+        outcomes.push(outcome);
+        say(
+          outcome.kind === "measured"
+            ? `  round ${round}  ${def.id.padEnd(42)} ${(bytes / MiB / outcome.download.wallSec).toFixed(1).padStart(7)} MiB/s  ${outcome.download.wallSec.toFixed(2)} s  cpu ${(outcome.download.userSec + outcome.download.sysSec).toFixed(2)} s  rss ${(outcome.download.peakRssKiB / 1024).toFixed(0)}/${(outcome.seed.peakRssKiB / 1024).toFixed(0)} MiB`
+            : `  round ${round}  ${def.id.padEnd(42)} FAILED: ${outcome.reason}`,
+        );
+      }
+    }
+    const summaries = summarize(pairs, outcomes, REFERENCE_PAIR, bytes);
+    const checks = checkTargets(summaries, SWARMSUP_PAIR);
+    say();
+    say(formatTable(summaries));
+    say();
+    say(formatTargets(checks));
+    if (opts.cpuProfDir !== undefined) await profileSwarmsupDownload(ws, opts.cpuProfDir, timeouts);
+    const pass = checks.every((c) => c.pass);
+    say();
+    say(
+      JSON.stringify({
+        bench: "pair",
+        command,
+        date: new Date().toISOString(),
+        node: process.version,
+        libtorrent: ltVersion,
+        cpus: cpuList.length,
+        bytes,
+        pieceLength,
+        rounds: opts.rounds,
+        pageCache: "warm (payload read once before the first transfer; not dropped)",
+        measuredBy: MEASURED_BY,
+        reference: REFERENCE_PAIR.id,
+        pairs: Object.fromEntries(summaries.map((s) => [s.pair, jsonFigures(s)])),
+        targets: Object.fromEntries(checks.map((c) => [c.name, { target: c.target, value: sig3(c.value), pass: c.pass }])),
+        pass,
+        seconds: sig3((performance.now() - started) / 1000),
+      }),
+    );
+    // A target missed is a finding (printed above); a transfer that failed is a broken bench.
+    process.exitCode = outcomes.some((o) => o.kind === "failed") ? 1 : 0;
+  } finally {
+    ws.remove();
+  }
+}
+
+await main();
