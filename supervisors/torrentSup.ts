@@ -9,6 +9,7 @@
  *   verified and written survives in TorrentState.
  * - torrent_ctl: dials and monitors the outgoing peers; a new controller redials, so the
  *   peers it knew are restarted with it.
+ * - announcer (permanent): restarted with a new torrent_ctl, which knows no peers until it re-announces.
  * - peer_pool: the connections. Their crashes are handled inside the pool (temporary
  *   children, never restarted); if the pool itself dies only the connections go.
  * etorrent uses one_for_all here; rest_for_one keeps the disk side (io_sup) alive when only
@@ -20,6 +21,7 @@
 import { startSupervisor, supervisorSpec, type SupervisorSpec } from "../src/runtime/index.js";
 import { TorrentIo } from "../actors/io/torrentIo.js";
 import { startPieceMgr } from "../actors/pieceMgr.js";
+import { startAnnouncer } from "../actors/announcer.js";
 import { startTorrentCtl, type PeerAddress } from "../actors/torrentCtl.js";
 import { TorrentState, names } from "../actors/torrentState.js";
 import type { OutgoingConnection, PeerOptions } from "../actors/peer.js";
@@ -61,6 +63,11 @@ export function torrentSup(args: TorrentArgs): SupervisorSpec {
       { id: "io_sup", type: "supervisor", start: () => startSupervisor(ioSup(args.meta, args.location, ih), { name: names.ioSup(ih) }) },
       { id: "piece_mgr", start: () => startPieceMgr({ state, writer: io }) },
       { id: "torrent_ctl", start: () => startTorrentCtl({ state, outgoing, ...(args.peers === undefined ? {} : { peers: args.peers }) }) },
+      {
+        id: "announcer",
+        restart: "permanent",
+        start: () => startAnnouncer({ state, peerId: args.peerId, listenPort: args.listenPort, ...(args.localAddress === undefined ? {} : { localAddress: args.localAddress }) }),
+      },
       { id: "peer_pool", type: "supervisor", start: () => startPeerPool(ih, { state, io, peerId: args.peerId, ...(args.peerOptions === undefined ? {} : { options: args.peerOptions }) }) },
     ],
   });
