@@ -8,6 +8,9 @@
  * - The check runs off the controller's turn (on the hash pool, results piped back), so
  *   stats calls are answered while it runs; pieces found valid go into TorrentState.have
  *   and the piece manager is told to resync (it then announces them to connected peers).
+ * - The check reads only what the resume file cannot vouch for (storage/resume/plan.ts
+ *   states the trust rule); no usable resume file, and every piece is read. A resume file
+ *   that is torn, damaged or another torrent's is ignored with a warning.
  * - A restarted controller does not check again: TorrentState.checked says the have-set
  *   is already established (only pieces verified and written are in it).
  * - Every dialled peer is monitored; while leeching, a peer that goes away (crash, kill,
@@ -31,7 +34,8 @@ import {
   type StartResult,
 } from "../src/runtime/index.js";
 import { poolHasher } from "./hashPool.js";
-import { verifyPayload, type VerifyResult } from "../src/storage/verify.js";
+import { resumeFileOf } from "../src/storage/resume.js";
+import { startupCheck, summarize, type StartupCheck, type StartupSummary } from "../src/storage/resume/startupCheck.js";
 import { createActor, type Actor } from "xstate";
 import { phaseOf, torrentMachine, type TorrentPhase } from "./torrentCtl/machine.js";
 import { names, type TorrentCounters, type TorrentState } from "./torrentState.js";
@@ -49,6 +53,8 @@ export interface TorrentCtlArgs {
   readonly redial?: { readonly baseMs: number; readonly maxMs: number };
   /** Outgoing connections at once (default 50); addresses past it wait for a free slot. */
   readonly maxPeers?: number;
+  /** Default: beside the payload (storage/resume.ts resumeFileOf). */
+  readonly resumeFile?: string;
 }
 
 export interface TorrentStats {
@@ -60,6 +66,8 @@ export interface TorrentStats {
   readonly counters: Readonly<TorrentCounters>;
   readonly peers: number;
   readonly checkedBytes: number;
+  /** How the start-up check went (undefined while it runs, and in a restarted controller). */
+  readonly startup: StartupSummary | undefined;
 }
 
 /** What a caller can wait for: the start-up check to end, or every piece to be had. */
@@ -70,7 +78,7 @@ type Cast = { readonly t: "downloadComplete" } | { readonly t: "addPeers"; reado
 type Info =
   | DownMsg
   | { readonly t: "checkProgress"; readonly bytes: number }
-  | { readonly t: "checked"; readonly result: VerifyResult }
+  | { readonly t: "checked"; readonly result: StartupCheck }
   | { readonly t: "dialed"; readonly key: string; readonly outcome: DialOutcome }
   | { readonly t: "redial"; readonly key: string };
 
@@ -93,6 +101,7 @@ interface CtlState {
   readonly byPid: Map<number, string>;
   readonly waiting: { readonly from: From; readonly until: Milestone }[];
   checkedBytes: number;
+  startup: StartupSummary | undefined;
   /** Dials started and not yet answered. */
   dialing: number;
 }
@@ -104,7 +113,7 @@ export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, 
 
   init(args) {
     const machine = createActor(torrentMachine).start();
-    const s: CtlState = { ts: args.state, args, machine, dials: new Map(), byPid: new Map(), waiting: [], checkedBytes: 0, dialing: 0 };
+    const s: CtlState = { ts: args.state, args, machine, dials: new Map(), byPid: new Map(), waiting: [], checkedBytes: 0, startup: undefined, dialing: 0 };
     for (const addr of args.peers ?? []) s.dials.set(keyOf(addr), { addr, attempts: 0, pid: undefined, dialing: false, retryAt: 0 });
     return ok(s, { continue: "check" });
   },
@@ -115,9 +124,10 @@ export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, 
       return noreply(s);
     }
     const { meta, paths } = s.ts;
+    const resumeFile = s.args.resumeFile ?? resumeFileOf(meta, paths);
     // The node's hash_pool lends its pool; bulk checks read and hash on its threads.
     const check = poolHasher(ctx).then((hasher) =>
-      verifyPayload({ meta, paths, hasher, onProgress: (bytes) => ctx.deliver({ t: "checkProgress", bytes } satisfies Info) }),
+      startupCheck({ meta, paths, resumeFile, hasher, onProgress: (bytes) => ctx.deliver({ t: "checkProgress", bytes } satisfies Info) }),
     );
     ctx.pipe(check, (result) => ({ t: "checked", result }) satisfies Info);
     return noreply(s);
@@ -180,11 +190,10 @@ export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, 
         break;
       case "checked": {
         const { result } = msg;
-        // verifyPayload reports verdicts only in its result; mark the valid pieces have.
-        const bad = new Set([...result.invalid, ...result.missing]);
-        for (let i = 0; i < s.ts.meta.pieceCount; i++) if (!bad.has(i)) s.ts.have.set(i);
+        for (const piece of result.have) s.ts.have.set(piece);
         s.ts.checked = true;
-        log.info({ infoHash: s.ts.infoHashHex, valid: result.valid, pieces: result.pieces }, "check done");
+        s.startup = summarize(result);
+        logCheck(s.ts, result, s.startup);
         onChecked(s, ctx);
         break;
       }
@@ -214,6 +223,14 @@ function onChecked(s: CtlState, ctx: Ctx): void {
   answerWaiters(s, ctx);
   if (phase === "seeding") return;
   for (const key of s.dials.keys()) dial(s, key, ctx);
+}
+
+function logCheck(ts: TorrentState, result: StartupCheck, summary: StartupSummary): void {
+  const { plan } = result;
+  if (plan.kind === "fullCheck" && plan.why.kind !== "noResume") {
+    log.warn({ infoHash: ts.infoHashHex, why: plan.why }, "resume data ignored; checking every piece");
+  }
+  log.info({ infoHash: ts.infoHashHex, have: ts.have.count, pieces: ts.meta.pieceCount, ...summary }, "check done");
 }
 
 function dial(s: CtlState, key: string, ctx: Ctx): void {
@@ -297,6 +314,7 @@ function statsOf(s: CtlState): TorrentStats {
     counters: { ...s.ts.counters },
     peers: s.byPid.size,
     checkedBytes: s.checkedBytes,
+    startup: s.startup,
   };
 }
 
