@@ -2,6 +2,7 @@
  * torrent_sup: one torrent's subtree.
  *
  * rest_for_one, in this order (each child depends on the ones before it):
+ * - resume_writer: first, so it stops last and its final save sees every write returned.
  * - io_sup: every read and write goes through its workers. If io_sup itself gives up (its
  *   workers crashed past their intensity: a dead disk), everything after it restarts.
  * - piece_mgr: holds the block reservations of every connected peer. A new piece manager
@@ -22,6 +23,7 @@ import { startSupervisor, supervisorSpec, type SupervisorSpec } from "../src/run
 import { TorrentIo } from "../actors/io/torrentIo.js";
 import { startPieceMgr } from "../actors/pieceMgr.js";
 import { startAnnouncer } from "../actors/announcer.js";
+import { startResumeWriter } from "../actors/resumeWriter.js";
 import { startTorrentCtl, type PeerAddress } from "../actors/torrentCtl.js";
 import { TorrentState, names } from "../actors/torrentState.js";
 import type { OutgoingConnection, PeerOptions } from "../actors/peer.js";
@@ -60,6 +62,7 @@ export function torrentSup(args: TorrentArgs): SupervisorSpec {
     intensity: 5,
     period: 60_000,
     children: [
+      { id: "resume_writer", shutdown: 30_000, start: () => startResumeWriter({ state }) },
       { id: "io_sup", type: "supervisor", start: () => startSupervisor(ioSup(args.meta, args.location, ih), { name: names.ioSup(ih) }) },
       { id: "piece_mgr", start: () => startPieceMgr({ state, writer: io }) },
       { id: "torrent_ctl", start: () => startTorrentCtl({ state, outgoing, ...(args.peers === undefined ? {} : { peers: args.peers }) }) },
