@@ -319,7 +319,7 @@ function finish(s: AnnState, outcome: AttemptOutcome, ctx: Ctx): void {
       s.failed++;
       const v = recordFailure(s.tiers, a.href, outcome.reason, ctx.runtime.clock.now(), s.o.backoff, outcome.retryInMs);
       s.tiers = v.tiers;
-      const fields = { infoHash: ih, tracker: a.href, reason: outcome.reason, failures: v.failures, retryInMs: v.retryAt - ctx.runtime.clock.now() };
+      const fields = { infoHash: ih, tracker: a.href, reason: outcome.reason, failures: v.failures, retryInMs: Math.round(v.retryAt - ctx.runtime.clock.now()) };
       switch (v.kind) {
         case "newFailure":
           log.warn(fields, "tracker failed");
