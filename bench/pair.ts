@@ -15,17 +15,18 @@
  * the first transfer, so every seed serves from memory. The last line is one JSON object.
  *
  *   npm run bench:pair [-- --size-mb 1024] [--piece-kib 1024] [--rounds 3] [--skip-default]
- *                      [--cpu-prof DIR]   (then one more swarmsup -> swarmsup run, profiled)
+ *                      [--cpu-prof DIR]   (then one more run of each pair with swarmsup in it,
+ *                                          every swarmsup process under node --cpu-prof, summarized)
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { cpus, release } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { sig3 } from "./actors/stats.js";
-import { formatProfile, parseCpuProfile, summarizeCpuProfile } from "./pair/cpuProfile.js";
-import { DEFAULT_LT_PAIR, PAIRS, REFERENCE_PAIR, SWARMSUP_PAIR, runPair, type PairDef, type PairOutcome } from "./pair/pairs.js";
+import { formatProfile, parseCpuProfile, summarizeCpuProfile, threadOf } from "./pair/cpuProfile.js";
+import { DEFAULT_LT_PAIR, PAIRS, REFERENCE_PAIR, SWARMSUP_PAIR, profileDirOf, runPair, type PairDef, type PairOutcome } from "./pair/pairs.js";
 import { PYTHON } from "./pair/peers.js";
 import { killAll, MEASURED_BY } from "./pair/processes.js";
 import { checkTargets, formatTable, formatTargets, jsonFigures, summarize } from "./pair/report.js";
@@ -79,16 +80,21 @@ function rotated<T>(items: readonly T[], by: number): T[] {
   return items.map((_, i) => items[(i + by) % items.length] as T);
 }
 
-async function profileSwarmsupDownload(ws: Workspace, dir: string, timeouts: { downloadTimeoutSec: number; seedReadyTimeoutSec: number }): Promise<void> {
-  mkdirSync(dir, { recursive: true });
-  const before = new Set(readdirSync(dir));
-  const outcome = await runPair(SWARMSUP_PAIR, 0, ws, { ...timeouts, nodeFlags: ["--cpu-prof", "--cpu-prof-dir", dir] });
-  const written = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile") && !before.has(f));
-  say();
-  say(`cpu profile of the swarmsup downloader (${SWARMSUP_PAIR.id}, one extra run): ${outcome.kind === "measured" ? `${(ws.bytes / MiB / outcome.download.wallSec).toFixed(1)} MiB/s under the profiler` : `FAILED: ${outcome.reason}`}`);
-  for (const file of written) {
-    say(`  ${join(dir, file)}`);
-    say(formatProfile(summarizeCpuProfile(parseCpuProfile(readFileSync(join(dir, file), "utf8")), process.cwd(), 25)));
+/** One more run of each pair with a swarmsup process in it, every swarmsup process under --cpu-prof. */
+async function profileSwarmsup(ws: Workspace, dir: string, pairs: readonly PairDef[], timeouts: { downloadTimeoutSec: number; seedReadyTimeoutSec: number }): Promise<void> {
+  for (const def of pairs.filter((p) => p.seed.kind === "swarmsup" || p.downloader.kind === "swarmsup")) {
+    const outcome = await runPair(def, 0, ws, { ...timeouts, profileDir: dir });
+    say();
+    say(`cpu profile, ${def.id} (one extra run): ${outcome.kind === "measured" ? `${(ws.bytes / MiB / outcome.download.wallSec).toFixed(1)} MiB/s under the profiler` : `FAILED: ${outcome.reason}`}`);
+    for (const role of ["downloader", "seed"] as const) {
+      if ((role === "seed" ? def.seed : def.downloader).kind !== "swarmsup") continue;
+      const roleDir = profileDirOf(dir, def, 0, role);
+      for (const file of existsSync(roleDir) ? readdirSync(roleDir).filter((f) => f.endsWith(".cpuprofile")).sort() : []) {
+        const thread = threadOf(file);
+        say(`  the ${role}, ${thread}: ${join(roleDir, file)}`);
+        say(formatProfile(summarizeCpuProfile(parseCpuProfile(readFileSync(join(roleDir, file), "utf8")), process.cwd(), thread === "main thread" ? 25 : 8)));
+      }
+    }
   }
 }
 
@@ -101,7 +107,7 @@ async function main(): Promise<void> {
   const command = `npm run bench:pair -- ${process.argv.slice(2).join(" ")}`.replace(/ -- $/, "");
   const cpuList = cpus();
   const ltVersion = libtorrentVersion();
-  say(`bench:pair — ${command}  (node dist/bench/pair.js ${process.argv.slice(2).join(" ")})`.trimEnd());
+  say(`bench:pair — ${command}  (${["node dist/bench/pair.js", ...process.argv.slice(2)].join(" ")})`);
   say(`  ${new Date().toISOString()}; node ${process.version}; libtorrent ${ltVersion} (python3-libtorrent); Linux ${release()}; ${cpuList.length} CPUs (${cpuList[0]?.model ?? "unknown"})`);
   say(`  payload ${opts.sizeMiB} MiB random, ${opts.pieceKiB} KiB pieces, ${opts.rounds} rounds interleaved (order rotated), medians; loopback TCP, one seed and one downloader at a time`);
   say(`  downloader timed from spawn to its "complete" line (seed start-up check excluded); CPU and peak RSS of the downloader by ${MEASURED_BY}, of the seed from /proc`);
@@ -137,7 +143,7 @@ async function main(): Promise<void> {
     say(formatTable(summaries));
     say();
     say(formatTargets(checks));
-    if (opts.cpuProfDir !== undefined) await profileSwarmsupDownload(ws, opts.cpuProfDir, timeouts);
+    if (opts.cpuProfDir !== undefined) await profileSwarmsup(ws, opts.cpuProfDir, pairs, timeouts);
     const pass = checks.every((c) => c.pass);
     say();
     say(

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { SourceMap } from "node:module";
-import { relative } from "node:path";
+import { basename, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 interface CallFrame {
@@ -19,6 +19,7 @@ interface CallFrame {
 interface ProfileNode {
   readonly id: number;
   readonly callFrame: CallFrame;
+  readonly children?: readonly number[];
 }
 interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
@@ -38,10 +39,19 @@ export interface ProfileSummary {
   readonly idleMs: number;
   readonly functions: readonly SelfTime[];
   readonly files: readonly SelfTime[];
+  /**
+   * Each sample charged to the innermost frame of the project's own code on its stack (not
+   * node:, node_modules or natives): which of our functions the library and native time
+   * (a write, a hash update) was spent for.
+   */
+  readonly ownCode: readonly SelfTime[];
 }
 
-/** V8's pseudo-frames for time outside JS functions. */
-const IDLE = "(idle)";
+/**
+ * Samples that are not work: V8's "(idle)" (the event loop waiting), and piscina's worker
+ * loop, which blocks its thread in Atomics.wait between tasks (sampled as JS, but no CPU).
+ */
+const WAITING = new Set(["(idle)", "atomicsWaitLoop"]);
 
 export function parseCpuProfile(text: string): CpuProfile {
   const value: unknown = JSON.parse(text);
@@ -55,32 +65,57 @@ export function parseCpuProfile(text: string): CpuProfile {
 
 export function summarizeCpuProfile(profile: CpuProfile, root: string, top: number): ProfileSummary {
   const frames = new Map<number, CallFrame>(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const parents = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parents.set(child, n.id);
   const selfUs = new Map<number, number>();
   // timeDeltas[i] is the gap before sample i: charge it to the frame sampled at i.
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, profile.timeDeltas[i] ?? 0)));
   const locate = sourceLocator(root);
   const byFunction = new Map<string, number>();
   const byFile = new Map<string, number>();
+  const byOwnCode = new Map<string, number>();
+  const keyOf = (frame: CallFrame): { key: string; file: string; own: boolean } => {
+    const { file, line } = locate(frame);
+    const name = frame.functionName === "" ? "(anonymous)" : frame.functionName;
+    const own = file !== "" && !file.startsWith("node:") && !file.startsWith("node_modules/") && !file.startsWith("..");
+    return { key: file === "" ? name : `${file}:${line} ${name}`, file: file === "" ? name : file, own };
+  };
+  const ownFrameOf = (id: number): string => {
+    // Bounded by the tree's depth; a cycle (a malformed profile) stops at the node count.
+    let at: number | undefined = id;
+    for (let steps = 0; at !== undefined && steps < profile.nodes.length; steps++) {
+      const frame = frames.get(at);
+      if (frame !== undefined) {
+        const k = keyOf(frame);
+        if (k.own) return k.key;
+      }
+      at = parents.get(at);
+    }
+    return "(no own frame on the stack: start-up, GC, natives)";
+  };
   let totalUs = 0;
   let idleUs = 0;
   for (const [id, us] of selfUs) {
     const frame = frames.get(id);
     if (frame === undefined) continue;
     totalUs += us;
-    if (frame.functionName === IDLE) idleUs += us;
-    const { file, line } = locate(frame);
-    const name = frame.functionName === "" ? "(anonymous)" : frame.functionName;
-    const fnKey = file === "" ? name : `${file}:${line} ${name}`;
-    byFunction.set(fnKey, (byFunction.get(fnKey) ?? 0) + us);
-    byFile.set(file === "" ? name : file, (byFile.get(file === "" ? name : file) ?? 0) + us);
+    if (WAITING.has(frame.functionName)) {
+      idleUs += us;
+      continue;
+    }
+    const { key, file } = keyOf(frame);
+    byFunction.set(key, (byFunction.get(key) ?? 0) + us);
+    byFile.set(file, (byFile.get(file) ?? 0) + us);
+    const own = ownFrameOf(id);
+    byOwnCode.set(own, (byOwnCode.get(own) ?? 0) + us);
   }
   const busyUs = totalUs - idleUs;
   const rank = (m: Map<string, number>): SelfTime[] =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([where, us]) => ({ where, ms: us / 1000, percent: (100 * us) / totalUs, percentBusy: where === IDLE ? 0 : (100 * us) / busyUs }));
-  return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, functions: rank(byFunction), files: rank(byFile) };
+      .map(([where, us]) => ({ where, ms: us / 1000, percent: (100 * us) / totalUs, percentBusy: (100 * us) / busyUs }));
+  return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, functions: rank(byFunction), files: rank(byFile), ownCode: rank(byOwnCode) };
 }
 
 /** Maps a frame to "path/relative/to/root.ts" and a 1-based source line, via the .js.map if present. */
@@ -104,12 +139,20 @@ function sourceLocator(root: string): (frame: CallFrame) => { file: string; line
   };
 }
 
+/** "main thread" or "worker thread N", from node's --cpu-prof file name CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile. */
+export function threadOf(fileName: string): string {
+  const thread = /^CPU\.\d+\.\d+\.\d+\.(\d+)\.\d+\.cpuprofile$/.exec(fileName)?.[1];
+  return thread === undefined ? "thread ?" : thread === "0" ? "main thread" : `worker thread ${thread}`;
+}
+
 export function formatProfile(summary: ProfileSummary): string {
   const busy = summary.totalMs - summary.idleMs;
-  const lines = [`profiled ${summary.totalMs.toFixed(0)} ms, ${busy.toFixed(0)} ms busy (not idle); self time, % of busy:`, "  by function:"];
+  const lines = [`profiled ${summary.totalMs.toFixed(0)} ms, ${busy.toFixed(0)} ms busy (idle and Atomics.wait left out); self time, % of busy:`, "  by function:"];
   for (const f of summary.functions) lines.push(`    ${f.percentBusy.toFixed(1).padStart(5)} %  ${f.ms.toFixed(0).padStart(6)} ms  ${f.where}`);
   lines.push("  by file:");
   for (const f of summary.files) lines.push(`    ${f.percentBusy.toFixed(1).padStart(5)} %  ${f.ms.toFixed(0).padStart(6)} ms  ${f.where}`);
+  lines.push("  by the innermost swarmsup function on the stack (its own time plus the library/native calls it made):");
+  for (const f of summary.ownCode) lines.push(`    ${f.percentBusy.toFixed(1).padStart(5)} %  ${f.ms.toFixed(0).padStart(6)} ms  ${f.where}`);
   return lines.join("\n");
 }
 
@@ -121,5 +164,5 @@ if (invokedAs !== undefined && import.meta.url === pathToFileURL(invokedAs).href
     process.exit(2);
   }
   const root = process.cwd();
-  process.stdout.write(`${formatProfile(summarizeCpuProfile(parseCpuProfile(readFileSync(file, "utf8")), root, Number(topText ?? 25)))}\n`);
+  process.stdout.write(`${threadOf(basename(file))}: ${formatProfile(summarizeCpuProfile(parseCpuProfile(readFileSync(file, "utf8")), root, Number(topText ?? 25)))}\n`);
 }

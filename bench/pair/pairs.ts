@@ -38,18 +38,18 @@ export type PairOutcome =
 export interface PairRunOptions {
   readonly downloadTimeoutSec: number;
   readonly seedReadyTimeoutSec: number;
-  /** Extra node flags for a swarmsup downloader (e.g. --cpu-prof). */
-  readonly nodeFlags?: readonly string[];
+  /** Profile every swarmsup process of the pair: --cpu-prof into <dir>/<pair>-seed and <dir>/<pair>-downloader. */
+  readonly profileDir?: string;
 }
 
 export async function runPair(def: PairDef, round: number, ws: Workspace, options: PairRunOptions): Promise<PairOutcome> {
-  const tag = `${def.id.replace(/[^a-z0-9]+/gi, "_")}-r${round}`;
+  const tag = tagOf(def, round);
   const outDir = join(ws.dir, `download-${tag}`);
   const logs = join(ws.dir, "logs");
   mkdirSync(logs, { recursive: true });
   try {
-    const seed = await startSeed(seedCommand(def.seed, ws.torrent, ws.dataFile), (line) => readyPort(def.seed, line), join(logs, `${tag}-seed.log`), options.seedReadyTimeoutSec * 1000);
-    const command = downloaderCommand(def.downloader, ws.torrent, outDir, seed.port, options.downloadTimeoutSec, options.nodeFlags);
+    const seed = await startSeed(seedCommand(def.seed, ws.torrent, ws.dataFile, profiling(options, tag, "seed")), (line) => readyPort(def.seed, line), join(logs, `${tag}-seed.log`), options.seedReadyTimeoutSec * 1000);
+    const command = downloaderCommand(def.downloader, ws.torrent, outDir, seed.port, options.downloadTimeoutSec, profiling(options, tag, "downloader"));
     const download = await runDownloader(command, (line) => completedLine(def.downloader, line), join(logs, `${tag}-download.log`), options.downloadTimeoutSec * 1000).then(
       (figures) => ({ kind: "done" as const, figures }),
       (error: unknown) => ({ kind: "failed" as const, error }),
@@ -67,6 +67,18 @@ export async function runPair(def: PairDef, round: number, ws: Workspace, option
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
+}
+
+export function profileDirOf(root: string, def: PairDef, round: number, role: "seed" | "downloader"): string {
+  return join(root, `${tagOf(def, round)}-${role}`);
+}
+
+function tagOf(def: PairDef, round: number): string {
+  return `${def.id.replace(/[^a-z0-9]+/gi, "_")}-r${round}`;
+}
+
+function profiling(options: PairRunOptions, tag: string, role: "seed" | "downloader"): string[] {
+  return options.profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", join(options.profileDir, `${tag}-${role}`)];
 }
 
 function lastLines(file: string): string[] {

@@ -43,10 +43,11 @@ export function createCommand(dataFile: string, torrent: string, pieceLength: nu
   return { file: process.execPath, args: [SWARMSUP_MAIN, "create", dataFile, "-o", torrent, "--piece-length", String(pieceLength), "--json"] };
 }
 
-export function seedCommand(spec: PeerSpec, torrent: string, dataFile: string): Command {
+/** nodeFlags go to a swarmsup process's node (e.g. --cpu-prof); libtorrent ignores them. */
+export function seedCommand(spec: PeerSpec, torrent: string, dataFile: string, nodeFlags: readonly string[] = []): Command {
   switch (spec.kind) {
     case "swarmsup":
-      return { file: process.execPath, args: [SWARMSUP_MAIN, "seed", torrent, dataFile, "--port", "0", "--host", "127.0.0.1"] };
+      return { file: process.execPath, args: [...nodeFlags, SWARMSUP_MAIN, "seed", torrent, dataFile, "--port", "0", "--host", "127.0.0.1"] };
     case "libtorrent":
       return { file: PYTHON, args: [LT_NODE, "seed", "--torrent", torrent, "--data-dir", dirname(dataFile), "--port", "0", "--profile", spec.profile] };
     default:
