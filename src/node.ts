@@ -11,6 +11,8 @@ import { makePeerId } from "./peerId.js";
 import { swarmsupSup, listenerPort } from "../supervisors/swarmsupSup.js";
 import { TORRENT_POOL } from "../supervisors/torrentPool.js";
 import type { TorrentArgs } from "../supervisors/torrentSup.js";
+import type { PeerOptions } from "../actors/peer.js";
+import type { CorruptSpec } from "../actors/chaos/corruptReader.js";
 import { torrentCtl, type Milestone, type PeerAddress, type TorrentStats } from "../actors/torrentCtl.js";
 
 export interface SwarmNodeOptions {
@@ -21,6 +23,13 @@ export interface SwarmNodeOptions {
   /** A runtime of its own by default, so nodes in one process never share names. */
   readonly runtime?: Runtime;
   readonly label?: string;
+  /** Options for every peer of every torrent on this node, plus chaos. */
+  readonly peerOptions?: NodePeerOptions;
+}
+
+export interface NodePeerOptions extends PeerOptions {
+  /** Chaos: this node serves a share of its blocks with a flipped byte (seeded). */
+  readonly corruptUploads?: CorruptSpec;
 }
 
 export interface AddTorrent {
@@ -46,6 +55,7 @@ export class SwarmNode {
     readonly host: string,
     readonly port: number,
     readonly peerId: Buffer,
+    private readonly options: SwarmNodeOptions,
   ) {}
 
   static async start(options: SwarmNodeOptions = {}): Promise<SwarmNode> {
@@ -53,7 +63,7 @@ export class SwarmNode {
     const runtime = options.runtime ?? new Runtime(options.label === undefined ? {} : { label: options.label });
     const sup = await startSupervisor(swarmsupSup({ host, port: options.port ?? 0 }), { runtime, name: "swarmsup_sup", link: false });
     const port = await listenerPort(runtime);
-    return new SwarmNode(runtime, sup, host, port, makePeerId(randomBytes));
+    return new SwarmNode(runtime, sup, host, port, makePeerId(randomBytes), options);
   }
 
   /** Starts the torrent's subtree under torrent_pool; resolves once it is running (its check goes on). */
@@ -64,7 +74,8 @@ export class SwarmNode {
       peerId: this.peerId,
       localAddress: this.host,
       listenPort: this.port,
-      peerOptions: { listenPort: this.port },
+      peerOptions: { ...peerOptionsOf(this.options.peerOptions), listenPort: this.port },
+      ...(this.options.peerOptions?.corruptUploads === undefined ? {} : { corruptUploads: this.options.peerOptions.corruptUploads }),
       now: this.runtime.clock.now(),
       ...(t.peers === undefined ? {} : { peers: t.peers }),
     };
@@ -104,4 +115,10 @@ export class SwarmNode {
     if (!this.runtime.isAlive(this.sup)) return;
     await this.runtime.stop(this.sup, Reason.shutdown());
   }
+}
+
+function peerOptionsOf(options: NodePeerOptions | undefined): PeerOptions {
+  if (options === undefined) return {};
+  const { corruptUploads: _chaos, ...peer } = options;
+  return peer;
 }

@@ -27,6 +27,7 @@ import { startResumeWriter } from "../actors/resumeWriter.js";
 import { startTorrentCtl, type PeerAddress } from "../actors/torrentCtl.js";
 import { TorrentState, names } from "../actors/torrentState.js";
 import type { OutgoingConnection, PeerOptions } from "../actors/peer.js";
+import { corruptingReader, type CorruptSpec } from "../actors/chaos/corruptReader.js";
 import { ioSup } from "./ioSup.js";
 import { startPeerPool } from "./peerPool.js";
 import type { Metainfo } from "../src/protocol/types.js";
@@ -41,6 +42,8 @@ export interface TorrentArgs {
   readonly localAddress?: string;
   readonly peers?: readonly PeerAddress[];
   readonly peerOptions?: PeerOptions;
+  /** Chaos: serve uploads with flipped bytes (tests, `swarm --chaos corrupt:...`). */
+  readonly corruptUploads?: CorruptSpec;
   /** The node's listening port: announced to trackers, told to peers. */
   readonly listenPort: number;
   readonly now: number;
@@ -50,6 +53,7 @@ export function torrentSup(args: TorrentArgs): SupervisorSpec {
   const ih = args.meta.infoHashHex;
   const state = new TorrentState(args.meta, resolveDataFiles(args.meta, args.location), args.now);
   const io = new TorrentIo(args.meta, ih);
+  const uploads = args.corruptUploads === undefined ? io : corruptingReader(io, args.corruptUploads);
   const outgoing = (addr: PeerAddress): OutgoingConnection => ({
     direction: "outgoing",
     host: addr.host,
@@ -71,7 +75,7 @@ export function torrentSup(args: TorrentArgs): SupervisorSpec {
         restart: "permanent",
         start: () => startAnnouncer({ state, peerId: args.peerId, listenPort: args.listenPort, ...(args.localAddress === undefined ? {} : { localAddress: args.localAddress }) }),
       },
-      { id: "peer_pool", type: "supervisor", start: () => startPeerPool(ih, { state, io, peerId: args.peerId, ...(args.peerOptions === undefined ? {} : { options: args.peerOptions }) }) },
+      { id: "peer_pool", type: "supervisor", start: () => startPeerPool(ih, { state, io: uploads, peerId: args.peerId, ...(args.peerOptions === undefined ? {} : { options: args.peerOptions }) }) },
     ],
   });
 }
