@@ -90,7 +90,8 @@ interface AnnState {
   due: { seq: number; timer: TimerRef | undefined };
   attempts: number;
   readonly udpConnections: Map<string, UdpConnection>;
-  udp: Socket | undefined;
+  udp: { readonly socket: Socket; readonly id: number } | undefined;
+  socketsOpened: number;
   answered: number;
   failed: number;
   peersFound: number;
@@ -120,6 +121,7 @@ export const announcerBehaviour = defineServer<AnnState, AnnouncerArgs, Announce
       attempts: 0,
       udpConnections: new Map(),
       udp: undefined,
+      socketsOpened: 0,
       answered: 0,
       failed: 0,
       peersFound: 0,
@@ -130,10 +132,10 @@ export const announcerBehaviour = defineServer<AnnState, AnnouncerArgs, Announce
       return ok(s, { continue: "announce" });
     }
     const checked = torrentCtl.await(ctx.runtime, ih, "checked").then(
-      () => "checked",
-      (err: unknown) => (err instanceof CallError ? `torrent_ctl: ${err.message}` : String(err)),
+      () => ({ kind: "checked" }) as const,
+      (err: unknown) => ({ kind: "unknown", why: err instanceof CallError ? `torrent_ctl: ${err.message}` : String(err) }) as const,
     );
-    ctx.pipe(checked, (detail): AnnouncerInfo => ({ t: "checked", detail }));
+    ctx.pipe(checked, (wait): AnnouncerInfo => ({ t: "checked", wait }));
     return ok(s);
   },
 
@@ -169,7 +171,7 @@ export const announcerBehaviour = defineServer<AnnState, AnnouncerArgs, Announce
   handleInfo(msg, s, ctx) {
     switch (msg.t) {
       case "checked":
-        if (msg.detail !== "checked") s.o.log.debug({ infoHash: s.ts.infoHashHex, detail: msg.detail }, "announcing without waiting for the check");
+        if (msg.wait.kind === "unknown") s.o.log.debug({ infoHash: s.ts.infoHashHex, why: msg.wait.why }, "announcing without waiting for the check");
         s.ready = true;
         kick(s, ctx);
         break;
@@ -180,7 +182,7 @@ export const announcerBehaviour = defineServer<AnnState, AnnouncerArgs, Announce
         if (s.asking?.id === msg.id) finish(s, httpAttemptOutcome(msg.outcome, s.o.maxPeers), ctx);
         break;
       case "udpPacket":
-        onUdpPacket(s, msg.packet, msg.address, msg.port, ctx);
+        if (msg.socket === s.udp?.id) onUdpPacket(s, msg.packet, msg.address, msg.port, ctx);
         break;
       case "udpTimeout":
         onUdpTimeout(s, msg, ctx);
@@ -189,6 +191,7 @@ export const announcerBehaviour = defineServer<AnnState, AnnouncerArgs, Announce
         if (s.asking?.id === msg.id) finish(s, { kind: "failed", reason: `send: ${msg.why}`, retryInMs: undefined }, ctx);
         break;
       case "udpSocketFailed":
+        if (msg.socket !== s.udp?.id) break; // a socket already replaced
         dropUdpSocket(s, ctx);
         if (s.asking?.transport.kind === "udp") finish(s, { kind: "failed", reason: `socket: ${msg.why}`, retryInMs: undefined }, ctx);
         break;
@@ -356,12 +359,15 @@ function releaseTransport(a: Attempt, ctx: Ctx): void {
 // ---- UDP ----------------------------------------------------------------------------------
 
 function socketOf(s: AnnState, ctx: Ctx): Socket {
-  s.udp ??= openTrackerSocket(ctx, s.args.localAddress);
-  return s.udp;
+  if (s.udp === undefined) {
+    const id = ++s.socketsOpened;
+    s.udp = { socket: openTrackerSocket(ctx, s.args.localAddress, id), id };
+  }
+  return s.udp.socket;
 }
 
 function dropUdpSocket(s: AnnState, ctx: Ctx): void {
-  const socket = s.udp;
+  const socket = s.udp?.socket;
   if (socket === undefined) return;
   s.udp = undefined;
   ctx.release(socket);
@@ -432,7 +438,7 @@ function sendStopped(s: AnnState, entry: TrackerEntry, ctx: Ctx): Promise<unknow
     case "udp":
       if (s.udp === undefined) return Promise.resolve();
       return sendUdpStopped({
-        socket: s.udp,
+        socket: s.udp.socket,
         host: url.host,
         port: url.port,
         connection: s.udpConnections.get(url.href),

@@ -10,13 +10,15 @@ export type AnnouncerCast =
   | { readonly t: "announceNow" };
 
 export type AnnouncerInfo =
-  | { readonly t: "checked"; readonly detail: string }
+  /** The torrent's check ended (or torrent_ctl could not say: announce anyway). */
+  | { readonly t: "checked"; readonly wait: { readonly kind: "checked" } | { readonly kind: "unknown"; readonly why: string } }
   | { readonly t: "due"; readonly seq: number }
   | { readonly t: "http"; readonly id: number; readonly outcome: HttpGetOutcome }
-  | { readonly t: "udpPacket"; readonly packet: Buffer; readonly address: string; readonly port: number }
+  /** `socket`: which of the sockets this actor opened (a replaced one's late events are ignored). */
+  | { readonly t: "udpPacket"; readonly socket: number; readonly packet: Buffer; readonly address: string; readonly port: number }
   | { readonly t: "udpTimeout"; readonly id: number; readonly txid: number; readonly n: number }
   | { readonly t: "udpSendFailed"; readonly id: number; readonly why: string }
-  | { readonly t: "udpSocketFailed"; readonly why: string };
+  | { readonly t: "udpSocketFailed"; readonly socket: number; readonly why: string };
 
 export interface TrackerStatus {
   readonly href: string;

@@ -10,14 +10,15 @@ import type { Clock, Ctx } from "../../src/runtime/index.js";
 import type { AnnouncerInfo } from "./messages.js";
 import { usableConnection, type UdpConnection, type UdpTiming } from "./udpSession.js";
 
-export function openTrackerSocket(ctx: Ctx, localAddress: string | undefined): Socket {
+/** `id` numbers the sockets one actor opens, so events of a replaced one can be told apart. */
+export function openTrackerSocket(ctx: Ctx, localAddress: string | undefined, id: number): Socket {
   const socket = dgram.createSocket({ type: localAddress !== undefined && isIPv6(localAddress) ? "udp6" : "udp4" });
   ctx.adopt(socket);
   socket.on(
     "message",
-    ctx.relay((packet: Buffer, rinfo: RemoteInfo): AnnouncerInfo => ({ t: "udpPacket", packet, address: rinfo.address, port: rinfo.port })),
+    ctx.relay((packet: Buffer, rinfo: RemoteInfo): AnnouncerInfo => ({ t: "udpPacket", socket: id, packet, address: rinfo.address, port: rinfo.port })),
   );
-  socket.on("error", ctx.relay((err: Error): AnnouncerInfo => ({ t: "udpSocketFailed", why: err.message })));
+  socket.on("error", ctx.relay((err: Error): AnnouncerInfo => ({ t: "udpSocketFailed", socket: id, why: err.message })));
   // Sends made before the bind completes are queued by dgram.
   socket.bind(localAddress === undefined ? { port: 0 } : { port: 0, address: localAddress });
   return socket;

@@ -242,6 +242,26 @@ describe("announcer over HTTP", () => {
     await r.peerCasts.until((c) => c.length === 3, "10 s later");
   });
 
+  it("waits for the torrent's check before the first announce, so left is true from the start", async () => {
+    const t = await tracker((_s, _n, _req, res) => answer(res, peersReply()));
+    const r = await rig(torrentWith([[t.url]]), { manualClock: true, checking: true });
+    await r.ctlCalls.until((c) => c.length === 1, "the announcer asking torrent_ctl");
+    expect(r.ctlCalls.items[0]).toEqual({ t: "await", until: "checked" });
+    await r.advance(60_000);
+    expect(t.seen.items).toHaveLength(0);
+    for (let i = 0; i < r.state.meta.pieceCount; i++) r.state.have.set(i); // the check found everything
+    r.finishCheck();
+    await t.seen.until((s) => s.length === 1, "the first announce");
+    expect(t.seen.items[0]!.query.get("left")?.toString()).toBe("0");
+  });
+
+  it("announces at once when there is no torrent_ctl to wait for", async () => {
+    const t = await tracker((_s, _n, _req, res) => answer(res, peersReply()));
+    const r = await rig(torrentWith([[t.url]]), { manualClock: true, checking: true, noCtl: true });
+    await t.seen.until((s) => s.length === 1, "the first announce");
+    expect(lines(r, "debug", "announcing without waiting for the check")[0]!.obj.why).toMatch(/noproc/);
+  });
+
   it("does not run at all for a torrent without a usable tracker", async () => {
     const r = await rig(torrentWith([]));
     expect(r.pid).toBe("ignore");

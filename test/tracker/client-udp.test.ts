@@ -129,6 +129,17 @@ describe("announcer over UDP (BEP 15)", () => {
     expect(kinds(t).filter((k) => k === "connect")).toHaveLength(1);
   });
 
+  it("turns a socket that cannot bind into a logged failure, then opens a new one", async () => {
+    const t = await udpTracker(wellBehaved());
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: bind fails with EADDRNOTAVAIL.
+    const r = await rig(torrentWith([[t.url]]), { manualClock: true, localAddress: "192.0.2.1", options: { backoff: { baseMs: 1000, maxMs: 1000 } } });
+    await r.logs.until((l) => l.some((x) => x.msg === "tracker failed"), "the failure");
+    expect(lines(r, "warn", "tracker failed")[0]!.obj.reason).toMatch(/^(socket|send): .*EADDRNOTAVAIL/);
+    await r.advance(1000);
+    await r.logs.until((l) => l.some((x) => x.msg === "tracker failed again"), "a retry on a new socket, failing the same way");
+    expect(r.pid !== "ignore" && r.rt.isAlive(r.pid)).toBe(true);
+  });
+
   it("tells the tracker stopped when it stops, over the connection id it holds", async () => {
     const t = await udpTracker(wellBehaved());
     const r = await rig(torrentWith([[t.url]]), { manualClock: true });

@@ -9,7 +9,7 @@ import http from "node:http";
 import dgram from "node:dgram";
 import type { AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
-import { advance, CastMsg, ManualClock, Reason, Runtime, settle, type Clock, type Pid } from "../../src/runtime/index.js";
+import { advance, CallMsg, CastMsg, ManualClock, Reason, Runtime, settle, type Clock, type Pid } from "../../src/runtime/index.js";
 import { buildTorrent } from "../../src/protocol/metainfo.js";
 import type { Metainfo } from "../../src/protocol/types.js";
 import { TorrentState, names } from "../../actors/torrentState.js";
@@ -196,6 +196,10 @@ export interface Rig {
   /** Each addPeers cast torrent_ctl received. */
   readonly peerCasts: Recorder<readonly TrackerPeer[]>;
   readonly ctl: Pid;
+  /** Answers the calls torrent_ctl is holding (the announcer's "await checked"). */
+  finishCheck(): void;
+  /** Calls torrent_ctl received, answered or not. */
+  readonly ctlCalls: Recorder<unknown>;
   status(): Promise<AnnouncerStatus>;
   completed(): void;
   settle(): Promise<void>;
@@ -209,6 +213,12 @@ export interface RigOptions {
   readonly listenPort?: number;
   /** Pieces we have at start (default none). */
   readonly have?: readonly number[];
+  /** The torrent is still checking: the announcer must wait for torrent_ctl to say it is done. */
+  readonly checking?: boolean;
+  /** No torrent_ctl at all (its calls fail with noproc). */
+  readonly noCtl?: boolean;
+  /** Default 127.0.0.1. */
+  readonly localAddress?: string;
 }
 
 export const inOrder = (): number => 0.999999; // the shuffle keeps each tier's order
@@ -218,18 +228,26 @@ export async function announcerRig(meta: Metainfo, ro: RigOptions = {}): Promise
   const rt = new Runtime({ ...(clock === undefined ? {} : { clock }), logger: { error: () => undefined, warn: () => undefined } });
   const state = new TorrentState(meta, [], rt.clock.now());
   for (const p of ro.have ?? []) state.have.set(p);
-  state.checked = true;
+  state.checked = ro.checking !== true;
   const ih = meta.infoHashHex;
   const peerCasts = new Recorder<readonly TrackerPeer[]>();
+  const ctlCalls = new Recorder<unknown>();
+  const held: CallMsg[] = [];
   const ctl = rt.spawn(
-    (msg) => {
+    (msg, ctx) => {
       if (msg instanceof CastMsg) {
         const m = msg.msg as { t?: string; peers?: readonly TrackerPeer[] };
         if (m.t === "addPeers" && m.peers !== undefined) peerCasts.push(m.peers);
+      } else if (msg instanceof CallMsg) {
+        held.push(msg);
+        ctlCalls.push(msg.request);
+      } else if (msg === "finishCheck") {
+        state.checked = true;
+        for (const call of held.splice(0)) ctx.replyTo(call.from, { phase: "leeching" });
       }
       return undefined;
     },
-    { name: names.torrentCtl(ih) },
+    ro.noCtl === true ? {} : { name: names.torrentCtl(ih) },
   );
   const logs = new Recorder<LogRecord>();
   const logger: AnnouncerLog = {
@@ -238,7 +256,7 @@ export async function announcerRig(meta: Metainfo, ro: RigOptions = {}): Promise
     debug: (obj, msg) => logs.push({ level: "debug", msg, obj: obj as Record<string, unknown> }),
   };
   const pid = await startAnnouncer(
-    { state, peerId: Buffer.from("-SS0100-testtesttest"), listenPort: ro.listenPort ?? 6881, localAddress: "127.0.0.1", options: { random: inOrder, logger, ...ro.options } },
+    { state, peerId: Buffer.from("-SS0100-testtesttest"), listenPort: ro.listenPort ?? 6881, localAddress: ro.localAddress ?? "127.0.0.1", options: { random: inOrder, logger, ...ro.options } },
     rt,
   );
   return {
@@ -249,6 +267,8 @@ export async function announcerRig(meta: Metainfo, ro: RigOptions = {}): Promise
     logs,
     peerCasts,
     ctl,
+    ctlCalls,
+    finishCheck: () => rt.send(ctl, "finishCheck"),
     status: () => announcer.status(rt, ih),
     completed: () => announcer.completed(rt, ih),
     settle: () => settle(rt.scheduler),
