@@ -11,7 +11,9 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll } from "vitest";
-import type { Runtime, RuntimeEvent } from "../../src/runtime/index.js";
+import type { Pid, Runtime, RuntimeEvent } from "../../src/runtime/index.js";
+import { SwarmNode, type SwarmNodeOptions } from "../../src/node.js";
+import type { TorrentStats } from "../../actors/torrentCtl.js";
 import { createInlineHasher } from "../../src/storage/hashPool.js";
 import { createTorrent } from "../../src/storage/create.js";
 import type { Metainfo } from "../../src/protocol/types.js";
@@ -307,4 +309,51 @@ export async function ltEvent(p: LineProcess, event: string, timeoutMs: number):
   const parsed: unknown = JSON.parse(line);
   if (typeof parsed !== "object" || parsed === null) throw new Error(`not a JSON object: ${line}`);
   return Object.fromEntries(Object.entries(parsed));
+}
+
+// ---- in-process nodes -------------------------------------------------------------------
+
+/** Nodes a test pushes here are stopped after it, pass or fail. */
+export function nodesStoppedAfterEach(): SwarmNode[] {
+  const nodes: SwarmNode[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => withTimeout(n.stop(), 10_000, `node ${n.host} to stop`)));
+  });
+  return nodes;
+}
+
+/** A single-file payload of `size` random bytes at `dir/name`, and its v1 torrent. */
+export async function singleFileTorrent(dir: string, name: string, size: number, pieceLength: number): Promise<{ meta: Metainfo; path: string }> {
+  const path = join(dir, name);
+  await randomFile(path, size);
+  return { meta: await torrentOf(path, pieceLength), path };
+}
+
+/** A node on `host` seeding `meta` from `dataPath`; resolves once its check found every piece. */
+export async function startSeedNode(host: string, torrents: readonly { meta: Metainfo; path: string }[], options: Omit<SwarmNodeOptions, "host"> = {}): Promise<SwarmNode> {
+  const node = await SwarmNode.start({ ...options, host, label: options.label ?? `seed@${host}` });
+  for (const t of torrents) {
+    await node.addTorrent({ meta: t.meta, location: { kind: "dataPath", path: t.path } });
+    const checked = await node.await(t.meta.infoHashHex, "checked", 20_000);
+    if (checked.have !== checked.pieces) throw new Error(`seed ${host}: ${checked.have} of ${checked.pieces} pieces after the check`);
+  }
+  return node;
+}
+
+/** The node's peer actors of torrent `ih` (registered ["peer", ih, "host:port"]). */
+export function peerPids(node: SwarmNode, ih: string): Pid[] {
+  return node.runtime.match(["peer", ih, "*"]);
+}
+
+/** Resolves with the stats once `have` reached `pieces` (polled: pieces have no event of their own). */
+export function havePieces(node: SwarmNode, ih: string, pieces: number, timeoutMs: number): Promise<TorrentStats> {
+  return until(
+    `${pieces} pieces on ${node.host}`,
+    async () => {
+      const s = await node.stats(ih).catch(() => undefined);
+      return s !== undefined && s.have >= pieces ? s : undefined;
+    },
+    timeoutMs,
+    2,
+  );
 }
