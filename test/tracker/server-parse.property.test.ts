@@ -113,7 +113,7 @@ describe("HTTP requests", () => {
   it("random and mutated targets, any method, only give typed verdicts", () => {
     const target = fc.oneof(
       fc.string({ unit: "binary", maxLength: 400 }),
-      fc.tuple(announceArb, fc.array(editArb, { maxLength: 4 })).map(([a, edits]) => edits.reduce((b, e) => edit(b, e), Buffer.from(announcePath(a), "latin1")).toString("latin1")),
+      fc.tuple(announceArb, fc.array(editArb, { maxLength: 4 })).map(([a, edits]) => edits.reduce<Buffer>((b, e) => edit(b, e), Buffer.from(announcePath(a), "latin1")).toString("latin1")),
       fc.tuple(fc.array(fc.uint8Array({ minLength: 0, maxLength: 24 }), { maxLength: 80 })).map(([hashes]) => `/scrape?${hashes.map((h) => `info_hash=${escapeBytes(Buffer.from(h))}`).join("&")}`),
     );
     fc.assert(
@@ -174,7 +174,7 @@ describe("UDP requests", () => {
   it("a datagram shorter than a header, or a connect without the magic, is dropped", () => {
     expect(parseUdpRequest(Buffer.alloc(15), LOOPBACK, limits).kind).toBe("dropped");
     const noMagic = udpConnectPacket(5);
-    noMagic[7] ^= 0xff;
+    noMagic[7] = (noMagic[7] ?? 0) ^ 0xff;
     expect(parseUdpRequest(noMagic, LOOPBACK, limits).kind).toBe("dropped");
   });
 });
