@@ -11,7 +11,8 @@
  *   back-off has passed; a tracker that answers moves to the front of its tier.
  * - Each tracker hears `started` first, `completed` once when the download completes
  *   during this run (torrent_ctl casts `completed`), and `stopped` when the torrent stops
- *   (terminate: exits are trapped; best effort within stopTimeoutMs).
+ *   in order (terminate on shutdown: exits are trapped; best effort within stopTimeoutMs;
+ *   not after a crash or a killed parent, when the torrent restarts at once).
  * - The first announce waits for the torrent's check, so `left` is true from the start.
  * - Peers from an answer (ourselves dropped) are cast to torrent_ctl as `addPeers`.
  * - Re-announce after the tracker's `interval` (or the node's override), never sooner than
@@ -36,6 +37,7 @@ import {
   reply,
   startServer,
   CallError,
+  isAbnormal,
   type Ctx,
   type Runtime,
   type StartResult,
@@ -201,10 +203,13 @@ export const announcerBehaviour = defineServer<AnnState, AnnouncerArgs, Announce
     return noreply(s);
   },
 
-  terminate(_reason, s, ctx) {
+  terminate(reason, s, ctx) {
     const a = s.asking;
     if (a?.transport.kind === "http") a.transport.abort.abort();
     s.asking = undefined;
+    // Only an orderly stop says goodbye. After a crash or a killed parent this torrent is
+    // restarted at once, and a restarted announcer must find its name free, not wait for us.
+    if (isAbnormal(reason)) return undefined;
     const sends = startedTrackers(s.tiers).map((e) => sendStopped(s, e, ctx));
     if (sends.length === 0) return undefined;
     return Promise.allSettled(sends);

@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { encodeHttpAnnounce, encodeHttpFailure } from "../../src/protocol/tracker/index.js";
 import { encode, type BencodeEncodable } from "../../src/protocol/bencode.js";
 import { answer, closedPort, lines, Scope, torrentWith } from "./clientHarness.js";
+import { Reason } from "../../src/runtime/index.js";
+import { names } from "../../actors/torrentState.js";
 
 const scope = new Scope();
 afterEach(() => scope.close());
@@ -228,6 +230,18 @@ describe("announcer over HTTP", () => {
     expect(t.seen.items).toHaveLength(4);
     expect(t.seen.items[3]!.query.get("event")?.toString()).toBe("stopped");
     expect(t.seen.items[3]!.query.get("numwant")?.toString()).toBe("0");
+  });
+
+  it("says no goodbye when it dies abnormally (the torrent restarts at once and will say started again)", async () => {
+    const t = await tracker((_s, _n, _req, res) => answer(res, peersReply()));
+    const r = await rig(torrentWith([[t.url]]), { manualClock: true });
+    await r.peerCasts.until((c) => c.length === 1, "answer");
+    if (r.pid === "ignore") throw new Error("no announcer");
+    const exited = r.rt.awaitExit(r.pid);
+    r.rt.exit(r.pid, Reason.error(new Error("parent died"))); // from outside: read as its parent's exit
+    expect((await exited).kind).toBe("error");
+    expect(r.rt.whereis(names.announcer(r.state.infoHashHex))).toBeUndefined();
+    expect(t.seen.items).toHaveLength(1);
   });
 
   it("applies the node's interval override but never undercuts min interval", async () => {
