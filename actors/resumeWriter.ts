@@ -28,6 +28,7 @@ import {
   startServer,
   type Ctx,
   type From,
+  type Pid,
   type Runtime,
   type StartResult,
 } from "../src/runtime/index.js";
@@ -35,8 +36,6 @@ import { resumeFileOf, saveResume } from "../src/storage/resume.js";
 import type { TorrentState } from "./torrentState.js";
 
 export const DEFAULT_RESUME_INTERVAL_MS = 5_000;
-
-export const resumeWriterName = (ih: string) => ["resume_writer", ih] as const;
 
 export interface ResumeWriterArgs {
   readonly state: TorrentState;
@@ -193,16 +192,17 @@ export const resumeWriterBehaviour = defineServer<WriterState, ResumeWriterArgs,
 
 // ---- API ---------------------------------------------------------------------------------
 
+/**
+ * Not registered under a name: when torrent_sup is killed, the old writer still runs its
+ * terminate (a last save) while torrent_pool starts the torrent again, and a name would
+ * make the new writer's start fail with already_started.
+ */
 export function startResumeWriter(args: ResumeWriterArgs, runtime?: Runtime): Promise<StartResult> {
-  return startServer(resumeWriterBehaviour, args, {
-    name: resumeWriterName(args.state.infoHashHex),
-    trapExit: true,
-    ...(runtime === undefined ? {} : { runtime }),
-  });
+  return startServer(resumeWriterBehaviour, args, { trapExit: true, ...(runtime === undefined ? {} : { runtime }) });
 }
 
 export const resumeWriter = {
   /** Saves now if anything changed since the last save; resolves once it is on disk (or failed). */
-  flush: (rt: Runtime, ih: string): Promise<ResumeWriterStatus> => rt.call<ResumeWriterStatus>(resumeWriterName(ih), { t: "flush" } satisfies Call),
-  status: (rt: Runtime, ih: string): Promise<ResumeWriterStatus> => rt.call<ResumeWriterStatus>(resumeWriterName(ih), { t: "status" } satisfies Call),
+  flush: (rt: Runtime, pid: Pid): Promise<ResumeWriterStatus> => rt.call<ResumeWriterStatus>(pid, { t: "flush" } satisfies Call),
+  status: (rt: Runtime, pid: Pid): Promise<ResumeWriterStatus> => rt.call<ResumeWriterStatus>(pid, { t: "status" } satisfies Call),
 };

@@ -46,7 +46,7 @@ async function setup() {
     const { have } = await onDisk();
     return Array.from({ length: meta.pieceCount }, (_, i) => i).filter((i) => ((have[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0);
   };
-  return { rt, clock, state, pid, file, ih: meta.infoHashHex, onDisk, claimed };
+  return { rt, clock, state, pid, file, onDisk, claimed };
 }
 
 describe("resume_writer", () => {
@@ -54,7 +54,7 @@ describe("resume_writer", () => {
     const t = await setup();
     t.state.have.set(0); // not yet trusted: checked is false
     await advance(t.clock, 3 * DEFAULT_RESUME_INTERVAL_MS, t.rt.scheduler);
-    expect(await resumeWriter.flush(t.rt, t.ih)).toMatchObject({ started: 0, saves: 0 });
+    expect(await resumeWriter.flush(t.rt, t.pid)).toMatchObject({ started: 0, saves: 0 });
     await expect(readFile(t.file)).rejects.toMatchObject({ code: "ENOENT" });
     await t.rt.stop(t.pid, Reason.shutdown());
     await expect(readFile(t.file)).rejects.toMatchObject({ code: "ENOENT" });
@@ -66,21 +66,21 @@ describe("resume_writer", () => {
     t.state.have.set(1);
     t.state.have.set(6);
     await advance(t.clock, DEFAULT_RESUME_INTERVAL_MS - 1, t.rt.scheduler);
-    expect((await resumeWriter.status(t.rt, t.ih)).started).toBe(0);
+    expect((await resumeWriter.status(t.rt, t.pid)).started).toBe(0);
     await advance(t.clock, 1, t.rt.scheduler);
-    expect((await resumeWriter.status(t.rt, t.ih)).started).toBe(1); // the timer's save
-    expect(await resumeWriter.flush(t.rt, t.ih)).toMatchObject({ started: 1, saves: 1, claimed: 2 }); // waited for it, nothing more to save
+    expect((await resumeWriter.status(t.rt, t.pid)).started).toBe(1); // the timer's save
+    expect(await resumeWriter.flush(t.rt, t.pid)).toMatchObject({ started: 1, saves: 1, claimed: 2 }); // waited for it, nothing more to save
     expect(await t.claimed()).toEqual([1, 6]);
     const saved = await t.onDisk();
     expect(saved.savedAtMs).toBe(WALL);
     expect(saved.files.map((f) => f.kind)).toEqual(["file", "file"]);
 
     await advance(t.clock, 3 * DEFAULT_RESUME_INTERVAL_MS, t.rt.scheduler);
-    expect((await resumeWriter.status(t.rt, t.ih)).started).toBe(1); // unchanged: no save
+    expect((await resumeWriter.status(t.rt, t.pid)).started).toBe(1); // unchanged: no save
 
     t.state.have.set(3);
     await advance(t.clock, DEFAULT_RESUME_INTERVAL_MS, t.rt.scheduler);
-    expect(await resumeWriter.flush(t.rt, t.ih)).toMatchObject({ started: 2, saves: 2, claimed: 3 });
+    expect(await resumeWriter.flush(t.rt, t.pid)).toMatchObject({ started: 2, saves: 2, claimed: 3 });
     expect(await t.claimed()).toEqual([1, 3, 6]);
     await t.rt.stop(t.pid, Reason.shutdown());
   });
@@ -101,10 +101,10 @@ describe("resume_writer", () => {
     t.state.have.set(2);
     // A plain file where the resume directory should be: mkdir fails, for root too.
     await writeFile(dirname(t.file), "in the way");
-    expect(await resumeWriter.flush(t.rt, t.ih)).toMatchObject({ saves: 0, failures: 1 });
+    expect(await resumeWriter.flush(t.rt, t.pid)).toMatchObject({ saves: 0, failures: 1 });
     expect(t.rt.isAlive(t.pid)).toBe(true);
     await rm(dirname(t.file));
-    expect(await resumeWriter.flush(t.rt, t.ih)).toMatchObject({ saves: 1, failures: 1 });
+    expect(await resumeWriter.flush(t.rt, t.pid)).toMatchObject({ saves: 1, failures: 1 });
     expect(await t.claimed()).toEqual([2]);
     await t.rt.stop(t.pid, Reason.shutdown());
   });
