@@ -39,10 +39,14 @@ const EVENTS: ReadonlyMap<string, AnnounceEvent> = new Map([
   ["paused", "paused"],
 ]);
 
+/** A proxy's absolute-form target (`http://host:port/announce?...`) names the same path. */
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i;
+
 export function parseHttpRequest(facts: HttpRequestFacts, limits: TrackerLimits): HttpVerdict {
-  const target = facts.target ?? "";
+  const raw = facts.target ?? "";
   if (facts.method !== "GET") return { kind: "httpError", status: 405, reason: `method ${String(facts.method)} not allowed: a tracker answers GET` };
-  if (target.length > limits.maxUrlBytes) return { kind: "httpError", status: 414, reason: `request target longer than ${limits.maxUrlBytes} bytes` };
+  if (raw.length > limits.maxUrlBytes) return { kind: "httpError", status: 414, reason: `request target longer than ${limits.maxUrlBytes} bytes` };
+  const target = raw.replace(ABSOLUTE_FORM, "");
   const hasBody = (facts.contentLength !== undefined && facts.contentLength !== "0") || facts.transferEncoding !== undefined;
   if (hasBody) return { kind: "httpError", status: 413, reason: "a tracker request has no body" };
   const query = parseTarget(target, limits.maxQueryParams);

@@ -5,7 +5,7 @@
  */
 import type { ConnectionIds } from "./connectionId.js";
 import { announceBody, failureBody, scrapeBody } from "./httpReply.js";
-import { parseHttpRequest, type HttpRequestFacts } from "./httpRequest.js";
+import { parseHttpRequest, type HttpRequestFacts, type PeerListFormat } from "./httpRequest.js";
 import type { TrackerLimits } from "./limits.js";
 import { refusalMessage, type AnnounceVerdict, type ScrapeVerdict, type SwarmTable } from "./swarmTable.js";
 import type { PeerEndpoint } from "./types.js";
@@ -52,7 +52,7 @@ export function answerHttp(facts: HttpRequestFacts, c: ServeContext): HttpAnswer
   }
 }
 
-function httpAnnounce(verdict: AnnounceVerdict, format: Parameters<typeof announceBody>[2], limits: TrackerLimits): HttpAnswer {
+function httpAnnounce(verdict: AnnounceVerdict, format: PeerListFormat, limits: TrackerLimits): HttpAnswer {
   switch (verdict.kind) {
     case "joined":
     case "updated":

@@ -7,9 +7,10 @@ import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { ManualClock, Reason, Runtime, advance, type Pid } from "../../src/runtime/index.js";
+import { ManualClock, Reason, Runtime, advance, startSupervisor, type Pid } from "../../src/runtime/index.js";
+import { TRACKER_SUP, trackerSup } from "../../supervisors/trackerSup.js";
 import type { BencodeDict, BencodeList } from "../../src/protocol/bencode.js";
-import { allowInfoHash, startTrackerServer, trackerAddress, trackerStats, type TrackerServerOptions } from "../../actors/trackerServer.js";
+import { allowInfoHash, startTrackerServer, TRACKER_SERVER, trackerAddress, trackerStats, type TrackerServerOptions } from "../../actors/trackerServer.js";
 import {
   announcePath,
   bdict,
@@ -337,6 +338,38 @@ describe("tracker_server: lifecycle", () => {
     const again = await startTrackerServer({ host: "127.0.0.1", port: t.port, runtime: t.rt, name: "again" });
     running.push({ rt: t.rt, pid: again, port: t.port });
     expect((await trackerAddress(t.rt, again)).port).toBe(t.port);
+  });
+
+  it("under tracker_sup, a killed tracker comes back on its port with an empty table", async () => {
+    const first = await tracker();
+    const port = first.port;
+    await first.rt.stop(first.pid, Reason.shutdown()); // a port known to be free, for a fixed-port start
+    const rt = new Runtime();
+    const sup = await startSupervisor(trackerSup({ host: "127.0.0.1", port }), { runtime: rt, name: TRACKER_SUP, link: false });
+    try {
+      const ih = hash();
+      await httpAnnounce(port, { infoHash: ih, peerId: peerId(), port: 7001 });
+      const old = rt.whereis(TRACKER_SERVER) as Pid;
+      const restarted = new Promise<void>((resolve) => {
+        const off = rt.subscribe((event) => {
+          if (event.type === "restarted") {
+            off();
+            resolve();
+          }
+        });
+      });
+      rt.exit(old, Reason.kill);
+      await restarted;
+      const fresh = rt.whereis(TRACKER_SERVER) as Pid;
+      expect(fresh).not.toBe(old);
+      expect(await trackerAddress(rt, fresh)).toEqual({ host: "127.0.0.1", port });
+      const reply = await httpAnnounce(port, { infoHash: ih, peerId: peerId(), port: 7002 });
+      expect(compactPeers(reply.get("peers"))).toEqual([]); // the table died with the old tracker
+      const c = await udpClient(port);
+      expect((await c.connect()).length).toBe(8);
+    } finally {
+      await rt.stop(sup, Reason.shutdown());
+    }
   });
 
   it("fails to start when the port is taken (UDP side), with a bind error that says where", async () => {

@@ -110,6 +110,12 @@ describe("HTTP requests", () => {
     );
   });
 
+  it("a proxy's absolute-form target names the same path", () => {
+    const path = announcePath({ infoHash: Buffer.alloc(20, 1), peerId: Buffer.alloc(20, 2), port: 6881 });
+    expect(parseHttpRequest(facts(`http://tracker.example:6969${path}`), limits).kind).toBe("announce");
+    expect(parseHttpRequest(facts("http://tracker.example:6969/other"), limits).kind).toBe("httpError");
+  });
+
   it("random and mutated targets, any method, only give typed verdicts", () => {
     const target = fc.oneof(
       fc.string({ unit: "binary", maxLength: 400 }),
