@@ -20,7 +20,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { cpus, release } from "node:os";
+import { cpus, loadavg, release } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
@@ -106,11 +106,13 @@ async function main(): Promise<void> {
   const pairs: readonly PairDef[] = opts.skipDefault ? PAIRS.filter((p) => p !== DEFAULT_LT_PAIR) : PAIRS;
   const command = `npm run bench:pair -- ${process.argv.slice(2).join(" ")}`.replace(/ -- $/, "");
   const cpuList = cpus();
+  const loadAtStart = loadavg();
   const ltVersion = libtorrentVersion();
   say(`bench:pair — ${command}  (${["node dist/bench/pair.js", ...process.argv.slice(2)].join(" ")})`);
   say(`  ${new Date().toISOString()}; node ${process.version}; libtorrent ${ltVersion} (python3-libtorrent); Linux ${release()}; ${cpuList.length} CPUs (${cpuList[0]?.model ?? "unknown"})`);
   say(`  payload ${opts.sizeMiB} MiB random, ${opts.pieceKiB} KiB pieces, ${opts.rounds} rounds interleaved (order rotated), medians; loopback TCP, one seed and one downloader at a time`);
   say(`  downloader timed from spawn to its "complete" line (seed start-up check excluded); CPU and peak RSS of the downloader by ${MEASURED_BY}, of the seed from /proc`);
+  say(`  load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} (the machine is shared: other work runs beside the bench)`);
   say("  page cache: not dropped (shared machine); the payload is written and read once before the first transfer, so seeds read it from memory");
 
   const ws = await prepareWorkspace(bytes, pieceLength);
@@ -154,6 +156,7 @@ async function main(): Promise<void> {
         node: process.version,
         libtorrent: ltVersion,
         cpus: cpuList.length,
+        loadAvg: { start: loadAtStart.map(sig3), end: loadavg().map(sig3) },
         bytes,
         pieceLength,
         rounds: opts.rounds,

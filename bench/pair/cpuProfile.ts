@@ -133,9 +133,9 @@ function sourceLocator(root: string): (frame: CallFrame) => { file: string; line
     if (entry !== undefined && "originalSource" in entry && typeof entry.originalSource === "string") {
       const source = entry.originalSource.startsWith("file://") ? fileURLToPath(entry.originalSource) : entry.originalSource;
       const resolved = source.startsWith("/") ? source : new URL(source, pathToFileURL(jsPath)).pathname;
-      return { file: relative(root, resolved), line: entry.originalLine + 1 };
+      return { file: shown(root, resolved), line: entry.originalLine + 1 };
     }
-    return { file: relative(root, jsPath), line: frame.lineNumber + 1 };
+    return { file: shown(root, jsPath), line: frame.lineNumber + 1 };
   };
 }
 
@@ -143,6 +143,12 @@ function sourceLocator(root: string): (frame: CallFrame) => { file: string; line
 export function threadOf(fileName: string): string {
   const thread = /^CPU\.\d+\.\d+\.\d+\.(\d+)\.\d+\.cpuprofile$/.exec(fileName)?.[1];
   return thread === undefined ? "thread ?" : thread === "0" ? "main thread" : `worker thread ${thread}`;
+}
+
+/** A dependency from node_modules/ on (wherever a symlink put it), our files relative to the root. */
+function shown(root: string, path: string): string {
+  const at = path.lastIndexOf("/node_modules/");
+  return at >= 0 ? path.slice(at + 1) : relative(root, path);
 }
 
 export function formatProfile(summary: ProfileSummary): string {
