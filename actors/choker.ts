@@ -271,8 +271,12 @@ function status(s: ChokerState): ChokerStatus {
 
 /** Started by swarmsup_sup (linked to it); `runtime` only when started from outside any actor (tests). */
 export function startChoker(options: ChokerOptions = {}, runtime?: Runtime): Promise<StartResult> {
-  // Options are checked here too, so a bad one is the caller's error, not a failed start.
-  chokerConfig(options);
+  // Checked here too, so a bad option is the caller's error, not a failed start.
+  try {
+    chokerConfig(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   return startServer(chokerBehaviour, options, { name: CHOKER, ...(runtime === undefined ? {} : { runtime }) });
 }
 
