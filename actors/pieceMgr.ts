@@ -6,10 +6,14 @@
  * Guarantees:
  * - Invariant 1: `state.have` is set after the SHA-1 matched AND every file write of the
  *   piece returned (TorrentIo.writePiece resolves after the last positional write).
- * - Memory is bounded: at most `maxPiecesInFlight` pieces are assembled at once (the picker
- *   never starts more), so assembly holds <= maxPiecesInFlight x pieceLength bytes, plus the
- *   pieces being hashed/written, which are counted in the same cap (a piece stays in flight
+ * - Memory is bounded: at most `maxPiecesInFlight` pieces are started and not yet verified
+ *   and written (default: 64 MiB worth of pieces, at least 4, at most 4096), so assembly,
+ *   hashing and writing together hold <= 64 MiB of piece data (a piece stays in flight
  *   until pieceDone / pieceFailed).
+ * - No peer starves at the cap: a pick that came back short marks the peer starved, and it
+ *   is woken (moreBlocks) as soon as a piece leaves flight. Without this, one-block pieces
+ *   stall: every slot is taken by pieces being written, the peer has nothing outstanding,
+ *   and no block arrives to make it ask again.
  * - It monitors every peer that joins: when a peer dies, for whatever reason, its reserved
  *   blocks are released at once and the other peers are woken to take them.
  * - Smart ban (as libtorrent's): when a piece fails its hash, the SHA-1 of each of its blocks
@@ -51,7 +55,7 @@ export interface PieceWriter {
 export interface PieceMgrArgs {
   readonly state: TorrentState;
   readonly writer: PieceWriter;
-  /** Default 64: bounds assembly memory to 64 x pieceLength. */
+  /** Default: IN_FLIGHT_BYTES worth of pieces (at least 4, at most 4096). */
   readonly maxPiecesInFlight?: number;
   /** Strikes before a peer's host is banned (default 2). */
   readonly banAfter?: number;
@@ -99,6 +103,15 @@ interface MgrState {
   /** Pieces that failed once: per block, who sent it and the SHA-1 of what they sent. */
   readonly suspects: Map<number, { block: number; host: string; digest: Buffer }[]>;
   readonly strikes: Map<string, number>;
+  /** Peers whose last pick came back short: woken when a piece leaves flight. */
+  readonly starved: Set<PeerKey>;
+}
+
+/** Piece data held by one torrent's piece manager at most (assembling, hashing, writing). */
+export const IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+
+export function defaultPiecesInFlight(pieceLength: number): number {
+  return Math.min(4096, Math.max(4, Math.floor(IN_FLIGHT_BYTES / pieceLength)));
 }
 
 const empty: PieceSet = { has: () => false };
@@ -112,7 +125,7 @@ export const pieceMgrBehaviour = defineServer<MgrState, PieceMgrArgs, Call, Cast
       pieceCount: ts.meta.pieceCount,
       pieceLength: ts.meta.pieceLength,
       totalLength: ts.meta.length,
-      maxPiecesInFlight: args.maxPiecesInFlight ?? 64,
+      maxPiecesInFlight: args.maxPiecesInFlight ?? defaultPiecesInFlight(ts.meta.pieceLength),
       ...(args.random === undefined ? {} : { random: args.random }),
     });
     // A restarted piece manager starts from what is verified and written: nothing is lost
@@ -128,13 +141,19 @@ export const pieceMgrBehaviour = defineServer<MgrState, PieceMgrArgs, Call, Cast
       assembling: new Map(),
       suspects: new Map(),
       strikes: new Map(),
+      starved: new Set(),
     });
   },
 
   handleCall(req: Call, _from: From, s) {
     switch (req.t) {
-      case "pick":
-        return reply(s.peers.has(req.peer) ? s.picker.pick(req.peer, req.max) : [], s);
+      case "pick": {
+        if (!s.peers.has(req.peer)) return reply([], s);
+        const blocks = s.picker.pick(req.peer, req.max);
+        if (blocks.length < req.max) s.starved.add(req.peer);
+        else s.starved.delete(req.peer);
+        return reply(blocks, s);
+      }
       default:
         return assertNever(req.t, "piece_mgr call");
     }
@@ -255,6 +274,7 @@ function onPieceHashed(s: MgrState, piece: number, digest: Buffer, data: Buffer,
 
 function onPieceWritten(s: MgrState, piece: number, bytes: number, ctx: Ctx): void {
   s.picker.pieceDone(piece);
+  wakeStarved(s, ctx);
   if (!s.ts.have.has(piece)) {
     s.ts.have.set(piece);
     s.ts.counters.downloaded += bytes;
@@ -316,12 +336,23 @@ function judgeSuspects(s: MgrState, piece: number, good: Buffer, ctx: Ctx): void
 function forgetPeer(s: MgrState, peer: PeerKey, ctx: Ctx): void {
   const rec = s.peers.get(peer);
   s.peers.delete(peer);
+  s.starved.delete(peer);
   if (rec !== undefined) s.byPid.delete(rec.pid.id);
   if (s.picker.peerGone(peer) > 0) wakeOthers(s, peer, ctx);
 }
 
 function wakeOthers(s: MgrState, except: PeerKey, ctx: Ctx): void {
   for (const [key, rec] of s.peers) if (key !== except) ctx.send(rec.pid, notice({ type: "moreBlocks" }));
+}
+
+/** A slot in flight freed: the peers that found nothing at the cap may find something now. */
+function wakeStarved(s: MgrState, ctx: Ctx): void {
+  if (s.starved.size === 0) return;
+  for (const peer of s.starved) {
+    const rec = s.peers.get(peer);
+    if (rec !== undefined) ctx.send(rec.pid, notice({ type: "moreBlocks" }));
+  }
+  s.starved.clear();
 }
 
 function wakeAll(s: MgrState, ctx: Ctx): void {

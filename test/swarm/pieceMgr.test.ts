@@ -48,7 +48,7 @@ function probe(rt: Runtime, addr: string) {
 
 let ih = "";
 
-async function setup(data: Buffer) {
+async function setup(data: Buffer, maxPiecesInFlight?: number) {
   const rt = new Runtime({ reportLimits: { burst: 1000, perSecond: 1000 } });
   const meta = torrentOf(data);
   ih = meta.infoHashHex;
@@ -56,9 +56,7 @@ async function setup(data: Buffer) {
   const writer = new HeldWriter();
   const ctlSeen: unknown[] = [];
   rt.spawn((msg) => void ctlSeen.push(msg), { name: names.torrentCtl(ih) });
-  const mgr = (await startPieceMgr({ state, writer, random: () => 0 }, rt).catch((e) => {
-    throw e;
-  })) as Pid;
+  const mgr = (await startPieceMgr({ state, writer, random: () => 0, ...(maxPiecesInFlight === undefined ? {} : { maxPiecesInFlight }) }, rt)) as Pid;
   return { rt, meta, state, writer, mgr, ctlSeen };
 }
 
@@ -167,5 +165,25 @@ describe("piece manager", () => {
     const next = await a.run((ctx) => pieceMgr.pick(ctx, again, a.addr, 10));
     expect(new Set(next.map((r) => r.piece))).toEqual(new Set([1 - reqs[0]!.piece]));
     rt.exit(again, Reason.kill);
+  });
+
+  it("wakes a peer whose pick came back empty at the cap once a piece is written", async () => {
+    const data = randomBytes(PIECE * 4);
+    const { rt, state, writer, mgr } = await setup(data, 1);
+    writer.hold = true;
+    const a = probe(rt, "127.0.0.2:1");
+    await a.run((ctx) => {
+      pieceMgr.peerJoined(ctx, mgr, a.addr);
+      pieceMgr.peerPieces(ctx, mgr, a.addr, Bitfield.full(4));
+    });
+    await fetchAll(a, mgr, data); // the one piece allowed in flight, now being written
+    expect(await a.run((ctx) => pieceMgr.pick(ctx, mgr, a.addr, 10))).toEqual([]); // at the cap
+    await settle(rt.scheduler);
+    expect(a.notices.filter((n) => n.type === "moreBlocks")).toHaveLength(0);
+    writer.pending.splice(0).forEach((p) => p.release());
+    await settle(rt.scheduler);
+    expect(state.have.count).toBe(1);
+    expect(a.notices.filter((n) => n.type === "moreBlocks")).toHaveLength(1);
+    rt.exit(mgr, Reason.kill);
   });
 });
