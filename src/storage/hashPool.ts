@@ -79,22 +79,26 @@ export function createHashPool(options: HashPoolOptions = {}): PieceHasher {
     concurrentTasksPerWorker: TASKS_QUEUED_PER_WORKER,
   });
   let closing: Promise<void> | undefined;
+  // Piscina forgets it was destroyed once destroy() settles and would start fresh threads
+  // for a later task, threads nobody closes: a closed hasher refuses work instead.
+  const run = (task: unknown, name: string): Promise<unknown> =>
+    closing === undefined ? pool.run(task, { name }) : Promise.reject(new Error("hash pool is closed"));
   return {
     kind: "pool",
     parallelism: threads,
     async sha1(piece) {
-      const digest: unknown = await pool.run(Piscina.move(piece), { name: "sha1" });
+      const digest: unknown = await run(Piscina.move(piece), "sha1");
       return asDigest(digest);
     },
     async sha1Keep(piece) {
-      const reply: unknown = await pool.run(Piscina.move(piece), { name: "sha1Keep" });
+      const reply: unknown = await run(Piscina.move(piece), "sha1Keep");
       if (typeof reply !== "object" || reply === null || !("digest" in reply) || !("piece" in reply) || !(reply.piece instanceof ArrayBuffer)) {
         throw new TypeError("hash worker returned a malformed reply");
       }
       return { digest: asDigest(reply.digest), piece: reply.piece };
     },
     async sha1OfFilePieces(tasks) {
-      const reply: unknown = await pool.run(tasks, { name: "sha1OfFilePieces" });
+      const reply: unknown = await run(tasks, "sha1OfFilePieces");
       if (!Array.isArray(reply) || reply.length !== tasks.length) throw new TypeError("hash worker returned a malformed batch reply");
       return reply.map(asFilePieceResult);
     },

@@ -141,4 +141,10 @@ describe("createHashPool lifecycle", () => {
     expect(pool.parallelism).toBe(1);
     await Promise.all([pool.close(), pool.close()]);
   });
+
+  it("refuses work once closed instead of starting threads nobody closes", async () => {
+    const pool = createHashPool({ threads: 1 });
+    await pool.close();
+    await expect(pool.sha1(new ArrayBuffer(16))).rejects.toThrow(/closed/);
+  });
 });
