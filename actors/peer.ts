@@ -18,6 +18,10 @@
  * - The piece manager learns everything it needs to keep its reservations right: the peer
  *   joining (it monitors us, so our death, however it comes, releases our blocks), its
  *   pieces, chokes, rejects, blocks. torrent.counters.peersSeen counts accepted handshakes.
+ * - Whether we upload to the peer is the node's choker's decision when it runs one: the
+ *   link registers when active, reports its rates periodically and its peer's interest
+ *   changes, and obeys choke / unchoke (peer/chokerLink.ts); without a choker every
+ *   interested peer is unchoked.
  *
  * The byte path is plain code (executor.ts, download.ts, upload.ts); the xstate machine
  * receives only state changes. See docs in actors/peer/*.ts for each part's guarantees.
@@ -53,6 +57,8 @@ import { pieceMgr } from "./pieceMgr.js";
 import { HANDSHAKE_TIMEOUT, now, wrote, type BlockReader, type PeerConn, type SelfMsg } from "./peer/conn.js";
 import { onPicked, onPickTimedOut, type PickResult } from "./peer/download.js";
 import { armTick, drainWire, executeNotice, onTick } from "./peer/executor.js";
+import { joinChoker, onChokerCommand, reportToChoker } from "./peer/chokerLink.js";
+import { isChokerCommand, type ChokerCommand } from "./choker/messages.js";
 import { OUR_FLAGS, firstMessage, judgeHandshake } from "./peer/handshakeCheck.js";
 import { ActiveLink, LinkMachine, type LinkEnd, type PeerExit } from "./peer/link.js";
 import { peerConfig, type PeerOptions } from "./peer/options.js";
@@ -91,7 +97,7 @@ export interface IncomingConnection {
 export type PeerConnection = OutgoingConnection | IncomingConnection;
 export type PeerArgs = PeerBase & PeerConnection;
 
-type Info = Buffer | DownMsg | BlockRead | SocketEvent | SelfMsg | PickResult | PeerNotice;
+type Info = Buffer | DownMsg | BlockRead | SocketEvent | SelfMsg | PickResult | PeerNotice | ChokerCommand;
 
 const CLIENT_NAME = "swarmsup 0.1.0";
 
@@ -148,7 +154,13 @@ export const peerBehaviour = defineServer<PeerConn, PeerArgs, never, never, Info
       if (conn.mgr !== undefined && msg.pid.id === conn.mgr.id) return end(conn, { why: "pieceMgrDown" });
       return noreply(conn);
     }
-    if ("type" in msg) return onNotice(conn, ctx, msg);
+    if ("type" in msg) {
+      if (isChokerCommand(msg)) {
+        if (conn.stage.kind === "active") onChokerCommand(conn, conn.stage.link, ctx, msg);
+        return noreply(conn);
+      }
+      return onNotice(conn, ctx, msg);
+    }
     switch (msg.t) {
       case "flush": {
         conn.flushQueued = false;
@@ -170,6 +182,9 @@ export const peerBehaviour = defineServer<PeerConn, PeerArgs, never, never, Info
         return end(conn, { why: "pieceMgrDown", detail: describe(msg.error) });
       case "tick":
         return conn.stage.kind === "active" ? after(conn, onTick(conn, conn.stage.link, ctx)) : noreply(conn);
+      case "chokerReport":
+        if (conn.stage.kind === "active") reportToChoker(conn, conn.stage.link, ctx);
+        return noreply(conn);
       case "handshakeTimeout":
         return conn.stage.kind === "active" ? noreply(conn) : end(conn, { why: "handshakeTimeout" });
       case "connected":
@@ -256,6 +271,7 @@ function handshakeDone(conn: PeerConn, ctx: Ctx, theirs: Handshake, rest: Buffer
   wrote(conn, ctx);
   link.decoder.push(rest);
   armTick(link, ctx);
+  joinChoker(conn, link, ctx);
   return after(conn, drainWire(conn, link, ctx));
 }
 

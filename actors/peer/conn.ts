@@ -45,7 +45,9 @@ export const FLUSH = Object.freeze({ t: "flush" as const });
 export const CONTINUE = Object.freeze({ t: "continue" as const });
 export const HANDSHAKE_TIMEOUT = Object.freeze({ t: "handshakeTimeout" as const });
 export const TICK = Object.freeze({ t: "tick" as const });
-export type SelfMsg = typeof FLUSH | typeof CONTINUE | typeof HANDSHAKE_TIMEOUT | typeof TICK;
+/** Time to tell the choker our rates (armed at the cadence the choker asked for). */
+export const CHOKER_REPORT = Object.freeze({ t: "chokerReport" as const });
+export type SelfMsg = typeof FLUSH | typeof CONTINUE | typeof HANDSHAKE_TIMEOUT | typeof TICK | typeof CHOKER_REPORT;
 
 /**
  * Output was queued: write it once the messages already in the mailbox are handled, so they

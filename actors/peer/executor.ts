@@ -20,7 +20,8 @@ import { CONTINUE, now, setInterest, TICK, wrote, type PeerConn } from "./conn.j
 import { cancelRequest, refill, releaseReservations } from "./download.js";
 import { interestChange } from "./interest.js";
 import type { ActiveLink, LinkEnd } from "./link.js";
-import { applyUploadSlot, dropUpload, pumpReads, queueUpload } from "./upload.js";
+import { peerInterestChanged } from "./chokerLink.js";
+import { dropUpload, pumpReads, queueUpload } from "./upload.js";
 
 const REDUNDANT: LinkEnd = { why: "redundant", detail: "both ends have every piece" };
 
@@ -72,7 +73,7 @@ export function executeWire(conn: PeerConn, link: ActiveLink, ctx: Ctx, v: WireV
       return bothSeeds(link);
     case "stateChange":
       conn.machine.send(v.event);
-      if (v.event.type !== "PEER_UNCHOKE") applyUploadSlot(conn, link, ctx);
+      if (v.event.type !== "PEER_UNCHOKE") peerInterestChanged(conn, link, ctx);
       return undefined;
     case "choked":
       conn.machine.send(v.event);

@@ -104,6 +104,10 @@ export class ActiveLink implements PeerLinkState {
   /** The one liveness timer, and when it is due. */
   tick: TimerRef | undefined = undefined;
   tickAt = Infinity;
+  /** When both handshakes were done: the choker weighs young links up in its optimistic draw. */
+  readonly activeSince: number;
+  /** The periodic report to the choker, once the choker asked for it. */
+  chokerReport: TimerRef | undefined = undefined;
 
   constructor(
     private readonly machine: LinkMachine,
@@ -121,6 +125,7 @@ export class ActiveLink implements PeerLinkState {
     this.downRate = new RateMeter(now);
     this.upRate = new RateMeter(now);
     this.clock = new LinkClock(now, config.liveness);
+    this.activeSince = now;
   }
 
   get flags(): LinkFlags {

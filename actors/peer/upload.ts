@@ -15,7 +15,7 @@ import { uploadsOnChoke } from "./analyze.js";
 import { now, wrote, type PeerConn } from "./conn.js";
 import type { ActiveLink } from "./link.js";
 import { OUTBOUND_HIGH_WATER } from "./socketIo.js";
-import { uploadSlot } from "./unchokePolicy.js";
+import { uploadSlot, type UploadSlotDecision } from "./unchokePolicy.js";
 
 /** A block read for an upload, back in the mailbox. */
 export class BlockRead {
@@ -64,9 +64,13 @@ export function onBlockRead(conn: PeerConn, link: ActiveLink, ctx: Ctx, read: Bl
   pumpReads(conn, link, ctx);
 }
 
-/** Apply the unchoke policy after the peer's interest changed. */
+/** Apply the choker-less unchoke policy after the peer's interest changed. */
 export function applyUploadSlot(conn: PeerConn, link: ActiveLink, ctx: Ctx): void {
-  const decision = uploadSlot(link.flags);
+  setUploadSlot(conn, link, ctx, uploadSlot(link.flags));
+}
+
+/** Perform an upload-slot decision: the machine event, the wire message, and on a choke the queued requests. */
+export function setUploadSlot(conn: PeerConn, link: ActiveLink, ctx: Ctx, decision: UploadSlotDecision): void {
   const out = conn.sock.outbox;
   switch (decision.kind) {
     case "keep":
@@ -76,7 +80,8 @@ export function applyUploadSlot(conn: PeerConn, link: ActiveLink, ctx: Ctx): voi
       out.bare("unchoke");
       break;
     case "choke": {
-      // The choke first, then a reject per queued request (BEP 6, libtorrent's order).
+      // The choke first, then a reject per queued request (BEP 6, libtorrent's order);
+      // without fast they are dropped silently (BEP 3: a choke discards them).
       conn.machine.send({ type: "CHOKE_PEER" });
       out.bare("choke");
       const plan = uploadsOnChoke(link.uploads, link.features, link.allowedFastToThem);
