@@ -60,7 +60,11 @@ export interface PieceMgrArgs {
   /** Strikes before a peer's host is banned (default 2). */
   readonly banAfter?: number;
   readonly random?: () => number;
+  /** Called just before a piece is marked have (swarm runs read it back from disk: src/swarm/audit.ts). */
+  readonly audit?: PieceAudit;
 }
+
+export type PieceAudit = (state: TorrentState, piece: number) => void;
 
 /** What the piece manager tells a peer actor (its handleInfo). */
 export type PeerNotice =
@@ -97,12 +101,12 @@ interface MgrState {
   readonly writer: PieceWriter;
   readonly picker: PiecePicker;
   readonly banAfter: number;
+  readonly audit: PieceAudit | undefined;
   readonly peers: Map<PeerKey, PeerRecord>;
   readonly byPid: Map<number, PeerKey>;
   readonly assembling: Map<number, Buffer>;
   /** Pieces that failed once: per block, who sent it and the SHA-1 of what they sent. */
   readonly suspects: Map<number, { block: number; host: string; digest: Buffer }[]>;
-  readonly strikes: Map<string, number>;
   /** Peers whose last pick came back short: woken when a piece leaves flight. */
   readonly starved: Set<PeerKey>;
 }
@@ -136,11 +140,11 @@ export const pieceMgrBehaviour = defineServer<MgrState, PieceMgrArgs, Call, Cast
       writer: args.writer,
       picker,
       banAfter: args.banAfter ?? 2,
+      audit: args.audit,
       peers: new Map(),
       byPid: new Map(),
       assembling: new Map(),
       suspects: new Map(),
-      strikes: new Map(),
       starved: new Set(),
     });
   },
@@ -164,7 +168,7 @@ export const pieceMgrBehaviour = defineServer<MgrState, PieceMgrArgs, Call, Cast
       case "peerJoined": {
         const host = hostOfPeer(msg.peer);
         if (s.ts.banned.has(host)) {
-          ctx.send(msg.pid, notice({ type: "banned", strikes: s.strikes.get(host) ?? 0 }));
+          ctx.send(msg.pid, notice({ type: "banned", strikes: s.ts.strikes.get(host) ?? 0 }));
           break;
         }
         const old = s.peers.get(msg.peer);
@@ -276,6 +280,7 @@ function onPieceWritten(s: MgrState, piece: number, bytes: number, ctx: Ctx): vo
   s.picker.pieceDone(piece);
   wakeStarved(s, ctx);
   if (!s.ts.have.has(piece)) {
+    s.audit?.(s.ts, piece);
     s.ts.have.set(piece);
     s.ts.counters.downloaded += bytes;
   }
@@ -322,8 +327,8 @@ function judgeSuspects(s: MgrState, piece: number, good: Buffer, ctx: Ctx): void
     if (!createHash("sha1").update(block).digest().equals(digest)) guilty.add(host);
   }
   for (const host of guilty) {
-    const strikes = (s.strikes.get(host) ?? 0) + 1;
-    s.strikes.set(host, strikes);
+    const strikes = (s.ts.strikes.get(host) ?? 0) + 1;
+    s.ts.strikes.set(host, strikes);
     if (strikes < s.banAfter) continue;
     s.ts.banned.add(host);
     log.warn({ infoHash: s.ts.infoHashHex, host, strikes }, "banning a peer host that sent bad data");

@@ -68,6 +68,9 @@ export interface TorrentStats {
   readonly checkedBytes: number;
   /** How the start-up check went (undefined while it runs, and in a restarted controller). */
   readonly startup: StartupSummary | undefined;
+  /** Hosts banned for bad data, and every host's smart-ban strikes. */
+  readonly banned: readonly string[];
+  readonly strikes: Readonly<Record<string, number>>;
 }
 
 /** What a caller can wait for: the start-up check to end, or every piece to be had. */
@@ -315,6 +318,8 @@ function statsOf(s: CtlState): TorrentStats {
     peers: s.byPid.size,
     checkedBytes: s.checkedBytes,
     startup: s.startup,
+    banned: [...s.ts.banned],
+    strikes: Object.fromEntries(s.ts.strikes),
   };
 }
 

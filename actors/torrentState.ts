@@ -30,6 +30,8 @@ export class TorrentState {
   readonly counters: TorrentCounters = { downloaded: 0, uploaded: 0, hashFails: 0, wastedBlocks: 0, peersSeen: 0 };
   /** Host addresses banned for sending bad data (libtorrent bans by IP as well). */
   readonly banned = new Set<string>();
+  /** Smart-ban strikes per host (blocks it was caught lying about); kept here so a restarted piece manager remembers them. */
+  readonly strikes = new Map<string, number>();
   /** The have-set was established (check or resume) and may be trusted by a restarted actor. */
   checked = false;
   readonly startedAt: number;

@@ -13,6 +13,7 @@ import { TORRENT_POOL } from "../supervisors/torrentPool.js";
 import type { TorrentArgs } from "../supervisors/torrentSup.js";
 import type { PeerOptions } from "../actors/peer.js";
 import type { CorruptSpec } from "../actors/chaos/corruptReader.js";
+import type { PieceAudit } from "../actors/pieceMgr.js";
 import { torrentCtl, type Milestone, type PeerAddress, type TorrentStats } from "../actors/torrentCtl.js";
 
 export interface SwarmNodeOptions {
@@ -25,6 +26,8 @@ export interface SwarmNodeOptions {
   readonly label?: string;
   /** Options for every peer of every torrent on this node, plus chaos. */
   readonly peerOptions?: NodePeerOptions;
+  /** Called as each piece is marked have (swarm runs read it back: src/swarm/audit.ts). */
+  readonly pieceAudit?: PieceAudit;
 }
 
 export interface NodePeerOptions extends PeerOptions {
@@ -36,6 +39,8 @@ export interface AddTorrent {
   readonly meta: Metainfo;
   readonly location: DataLocation;
   readonly peers?: readonly PeerAddress[];
+  /** The port peers are told to dial (a proxy in front of the listener); default the listener's. */
+  readonly announcePort?: number;
 }
 
 export class TimeoutError extends Error {
@@ -68,14 +73,16 @@ export class SwarmNode {
 
   /** Starts the torrent's subtree under torrent_pool; resolves once it is running (its check goes on). */
   async addTorrent(t: AddTorrent): Promise<string> {
+    const listenPort = t.announcePort ?? this.port;
     const args: TorrentArgs = {
       meta: t.meta,
       location: t.location,
       peerId: this.peerId,
       localAddress: this.host,
-      listenPort: this.port,
-      peerOptions: { ...peerOptionsOf(this.options.peerOptions), listenPort: this.port },
+      listenPort,
+      peerOptions: { ...peerOptionsOf(this.options.peerOptions), listenPort },
       ...(this.options.peerOptions?.corruptUploads === undefined ? {} : { corruptUploads: this.options.peerOptions.corruptUploads }),
+      ...(this.options.pieceAudit === undefined ? {} : { pieceAudit: this.options.pieceAudit }),
       now: this.runtime.clock.now(),
       ...(t.peers === undefined ? {} : { peers: t.peers }),
     };

@@ -21,7 +21,7 @@
  */
 import { startSupervisor, supervisorSpec, type SupervisorSpec } from "../src/runtime/index.js";
 import { TorrentIo } from "../actors/io/torrentIo.js";
-import { startPieceMgr } from "../actors/pieceMgr.js";
+import { startPieceMgr, type PieceAudit } from "../actors/pieceMgr.js";
 import { startAnnouncer } from "../actors/announcer.js";
 import { startResumeWriter } from "../actors/resumeWriter.js";
 import { startTorrentCtl, type PeerAddress } from "../actors/torrentCtl.js";
@@ -44,6 +44,8 @@ export interface TorrentArgs {
   readonly peerOptions?: PeerOptions;
   /** Chaos: serve uploads with flipped bytes (tests, `swarm --chaos corrupt:...`). */
   readonly corruptUploads?: CorruptSpec;
+  /** Checks each piece as it is marked have (swarm runs; off by default). */
+  readonly pieceAudit?: PieceAudit;
   /** The node's listening port: announced to trackers, told to peers. */
   readonly listenPort: number;
   readonly now: number;
@@ -68,7 +70,7 @@ export function torrentSup(args: TorrentArgs): SupervisorSpec {
     children: [
       { id: "resume_writer", shutdown: 30_000, start: () => startResumeWriter({ state }) },
       { id: "io_sup", type: "supervisor", start: () => startSupervisor(ioSup(args.meta, args.location, ih), { name: names.ioSup(ih) }) },
-      { id: "piece_mgr", start: () => startPieceMgr({ state, writer: io }) },
+      { id: "piece_mgr", start: () => startPieceMgr({ state, writer: io, ...(args.pieceAudit === undefined ? {} : { audit: args.pieceAudit }) }) },
       { id: "torrent_ctl", start: () => startTorrentCtl({ state, outgoing, ...(args.peers === undefined ? {} : { peers: args.peers }) }) },
       {
         id: "announcer",
