@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll } from "vitest";
 import type { Pid, Runtime, RuntimeEvent } from "../../src/runtime/index.js";
 import { SwarmNode, type SwarmNodeOptions } from "../../src/node.js";
 import type { TorrentStats } from "../../actors/torrentCtl.js";
+import { TorrentState, names } from "../../actors/torrentState.js";
 import { createInlineHasher } from "../../src/storage/hashPool.js";
 import { createTorrent } from "../../src/storage/create.js";
 import type { Metainfo } from "../../src/protocol/types.js";
@@ -356,4 +357,16 @@ export function havePieces(node: SwarmNode, ih: string, pieces: number, timeoutM
     timeoutMs,
     2,
   );
+}
+
+/**
+ * The torrent's TorrentState (have-set, counters, bans), read through its piece manager's
+ * state (the runtime's get_state, as OTP's sys:get_state): what stats do not show.
+ */
+export async function torrentStateOf(node: SwarmNode, ih: string): Promise<TorrentState> {
+  const state: unknown = await node.runtime.getState(names.pieceMgr(ih));
+  if (typeof state !== "object" || state === null || !("ts" in state) || !(state.ts instanceof TorrentState)) {
+    throw new Error(`piece_mgr of ${ih} on ${node.host}: no TorrentState in its state`);
+  }
+  return state.ts;
 }
