@@ -14,6 +14,8 @@ import type { TorrentArgs } from "../supervisors/torrentSup.js";
 import type { PeerOptions } from "../actors/peer.js";
 import type { CorruptSpec } from "../actors/chaos/corruptReader.js";
 import type { PieceAudit } from "../actors/pieceMgr.js";
+import type { ChokerOptions, Profile } from "../actors/choker.js";
+import { profileSettings, type ProfileSettings } from "../actors/choker/profile.js";
 import { torrentCtl, type Milestone, type PeerAddress, type TorrentStats } from "../actors/torrentCtl.js";
 
 export interface SwarmNodeOptions {
@@ -28,6 +30,10 @@ export interface SwarmNodeOptions {
   readonly peerOptions?: NodePeerOptions;
   /** Called as each piece is marked have (swarm runs read it back: src/swarm/audit.ts). */
   readonly pieceAudit?: PieceAudit;
+  /** "datacenter": no tit-for-tat, 64 upload slots, 5 s snub, 3 s re-announce (actors/choker/profile.ts). */
+  readonly profile?: Profile;
+  /** The choker's knobs over the profile's (slots, intervals). */
+  readonly choker?: ChokerOptions;
 }
 
 export interface NodePeerOptions extends PeerOptions {
@@ -66,7 +72,8 @@ export class SwarmNode {
   static async start(options: SwarmNodeOptions = {}): Promise<SwarmNode> {
     const host = options.host ?? "127.0.0.1";
     const runtime = options.runtime ?? new Runtime(options.label === undefined ? {} : { label: options.label });
-    const sup = await startSupervisor(swarmsupSup({ host, port: options.port ?? 0 }), { runtime, name: "swarmsup_sup", link: false });
+    const choker = { ...profileSettings(options.profile ?? "default").choker, ...options.choker };
+    const sup = await startSupervisor(swarmsupSup({ host, port: options.port ?? 0, choker }), { runtime, name: "swarmsup_sup", link: false });
     const port = await listenerPort(runtime);
     return new SwarmNode(runtime, sup, host, port, makePeerId(randomBytes), options);
   }
@@ -74,13 +81,15 @@ export class SwarmNode {
   /** Starts the torrent's subtree under torrent_pool; resolves once it is running (its check goes on). */
   async addTorrent(t: AddTorrent): Promise<string> {
     const listenPort = t.announcePort ?? this.port;
+    const profile = profileSettings(this.options.profile ?? "default");
     const args: TorrentArgs = {
       meta: t.meta,
       location: t.location,
       peerId: this.peerId,
       localAddress: this.host,
       listenPort,
-      peerOptions: { ...peerOptionsOf(this.options.peerOptions), listenPort },
+      peerOptions: { ...peerOptionsOf(this.options.peerOptions, profile), listenPort },
+      ...(profile.announceIntervalOverrideMs === undefined ? {} : { announcer: { announceIntervalOverrideMs: profile.announceIntervalOverrideMs } }),
       ...(this.options.peerOptions?.corruptUploads === undefined ? {} : { corruptUploads: this.options.peerOptions.corruptUploads }),
       ...(this.options.pieceAudit === undefined ? {} : { pieceAudit: this.options.pieceAudit }),
       now: this.runtime.clock.now(),
@@ -124,8 +133,7 @@ export class SwarmNode {
   }
 }
 
-function peerOptionsOf(options: NodePeerOptions | undefined): PeerOptions {
-  if (options === undefined) return {};
-  const { corruptUploads: _chaos, ...peer } = options;
-  return peer;
+function peerOptionsOf(options: NodePeerOptions | undefined, profile: ProfileSettings): PeerOptions {
+  const { corruptUploads: _chaos, ...peer } = options ?? {};
+  return { ...peer, liveness: { ...profile.liveness, ...peer.liveness } };
 }

@@ -8,9 +8,11 @@
  * torrents, and only it. Intensity 3 in 60 s (etorrent's top figures): past that the node
  * itself is broken and exits, which the CLI reports as a failed job.
  * (etorrent uses one_for_all at the top; its children share ETS tables we do not have.)
+ * The choker (after the listener) holds only soft state: restarted, it rebuilds its table from the peers' next reports.
  */
 import { startSupervisor, supervisorSpec, type Runtime, type SupervisorSpec } from "../src/runtime/index.js";
 import { listenerAddress } from "../actors/listener.js";
+import { startChoker, type ChokerOptions } from "../actors/choker.js";
 import { hashPoolChild } from "./hashPoolSpec.js";
 import { listenerSup } from "./listenerSup.js";
 import { TORRENT_POOL, torrentPool } from "./torrentPool.js";
@@ -18,6 +20,7 @@ import { TORRENT_POOL, torrentPool } from "./torrentPool.js";
 export interface NodeSpec {
   readonly host: string;
   readonly port: number;
+  readonly choker?: ChokerOptions;
 }
 
 export const LISTENER = "listener";
@@ -31,6 +34,7 @@ export function swarmsupSup(node: NodeSpec): SupervisorSpec {
     children: [
       hashPoolChild(),
       { id: "listener_sup", type: "supervisor", start: () => startSupervisor(listenerSup({ host: node.host, port: node.port, name: LISTENER }), { name: "listener_sup" }) },
+      { id: "choker", start: () => startChoker(node.choker) },
       { id: "torrent_pool", type: "supervisor", start: () => startSupervisor(torrentPool(), { name: TORRENT_POOL }) },
     ],
   });

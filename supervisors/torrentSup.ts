@@ -22,7 +22,7 @@
 import { startSupervisor, supervisorSpec, type SupervisorSpec } from "../src/runtime/index.js";
 import { TorrentIo } from "../actors/io/torrentIo.js";
 import { startPieceMgr, type PieceAudit } from "../actors/pieceMgr.js";
-import { startAnnouncer } from "../actors/announcer.js";
+import { startAnnouncer, type AnnouncerOptions } from "../actors/announcer.js";
 import { startResumeWriter } from "../actors/resumeWriter.js";
 import { startTorrentCtl, type PeerAddress } from "../actors/torrentCtl.js";
 import { TorrentState, names } from "../actors/torrentState.js";
@@ -46,6 +46,8 @@ export interface TorrentArgs {
   readonly corruptUploads?: CorruptSpec;
   /** Checks each piece as it is marked have (swarm runs; off by default). */
   readonly pieceAudit?: PieceAudit;
+  /** The node profile's announcer knobs (datacenter: a 3 s re-announce). */
+  readonly announcer?: AnnouncerOptions;
   /** The node's listening port: announced to trackers, told to peers. */
   readonly listenPort: number;
   readonly now: number;
@@ -75,7 +77,7 @@ export function torrentSup(args: TorrentArgs): SupervisorSpec {
       {
         id: "announcer",
         restart: "permanent",
-        start: () => startAnnouncer({ state, peerId: args.peerId, listenPort: args.listenPort, ...(args.localAddress === undefined ? {} : { localAddress: args.localAddress }) }),
+        start: () => startAnnouncer({ state, peerId: args.peerId, listenPort: args.listenPort, ...(args.localAddress === undefined ? {} : { localAddress: args.localAddress }), ...(args.announcer === undefined ? {} : { options: args.announcer }) }),
       },
       { id: "peer_pool", type: "supervisor", start: () => startPeerPool(ih, { state, io: uploads, peerId: args.peerId, ...(args.peerOptions === undefined ? {} : { options: args.peerOptions }) }) },
     ],
