@@ -48,7 +48,9 @@ describe("a seed that corrupts every block it uploads", () => {
     expect(done.counters.downloaded).toBe(t.meta.length);
     expect(await sha256File(join(out, t.meta.name))).toBe(await sha256File(t.path));
 
-    // Banned: the host is in the torrent's ban set, the honest one is not.
+    // Banned: the host is in the torrent's ban set (stats and TorrentState), the honest one is not.
+    expect(done.banned).toEqual([LIAR]);
+    expect(done.strikes[HONEST] ?? 0).toBe(0);
     expect([...(await torrentStateOf(leech, ih)).banned]).toEqual([LIAR]);
 
     // Its one link ended with why "banned", and no link to it was made after that.
