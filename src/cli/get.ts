@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { parseHostPort } from "../protocol/hostPort.js";
 import type { PeerAddress } from "../../actors/torrentCtl.js";
 import { SwarmNode } from "../node.js";
+import { PROFILES, isProfile, type Profile } from "../../actors/choker/config.js";
 import { usageError, jobFailed } from "./errors.js";
 import { startProgress } from "./progress.js";
 import { loadTorrent } from "./verify.js";
@@ -34,6 +35,7 @@ export function registerGet(program: Command): void {
     .option("--seed-after", "keep seeding after the download completes, until SIGINT/SIGTERM")
     .option("--timeout <seconds>", "give up after this many seconds (exit 1)")
     .option("--json", "print one JSON summary object on stdout, no progress bar")
+    .option("--profile <profile>", `choking and timeouts: ${PROFILES.join(" | ")} (datacenter: no tit-for-tat, 64 slots, 5 s snub, 3 s re-announce)`, "default")
     .action(async (torrent: string, options: Record<string, unknown>) => {
       if (torrent.startsWith("magnet:")) {
         throw usageError("magnet links need metadata exchange (BEP 9), which is not built yet: give a .torrent file");
@@ -41,10 +43,11 @@ export function registerGet(program: Command): void {
       const json = options.json === true;
       const peers = (options.peer as string[]).map(peerArg);
       const port = portArg(String(options.port));
+      const profile = profileArg(String(options.profile));
       const timeoutSec = options.timeout === undefined ? undefined : positiveNumber("--timeout", String(options.timeout));
       const meta = await loadTorrent(torrent);
       const started = Date.now();
-      const node = await SwarmNode.start({ host: String(options.host), port });
+      const node = await SwarmNode.start({ host: String(options.host), port, profile });
       const progress = startProgress({ label: "downloading", json });
       const ticker = setInterval(() => {
         node.stats(meta.infoHashHex).then(
@@ -93,6 +96,11 @@ function peerArg(text: string): PeerAddress {
     case "rejected":
       throw usageError(`--peer ${text}: ${v.reason}`);
   }
+}
+
+export function profileArg(text: string): Profile {
+  if (!isProfile(text)) throw usageError(`--profile ${text}: not one of ${PROFILES.join(", ")}`);
+  return text;
 }
 
 export function portArg(text: string): number {

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { SwarmNode } from "../node.js";
 import { jobFailed } from "./errors.js";
-import { portArg } from "./get.js";
+import { portArg, profileArg } from "./get.js";
 import { startProgress } from "./progress.js";
 import { waitForSignal } from "./signals.js";
 import { loadTorrent } from "./verify.js";
@@ -20,9 +20,11 @@ export function registerSeed(program: Command): void {
     .argument("<path>", "the data: the file of a single-file torrent, the top directory of a multi-file one")
     .option("--port <port>", "port to listen on", "6881")
     .option("--host <host>", "address to bind", "127.0.0.1")
+    .option("--profile <profile>", "choking and timeouts: default | datacenter (no tit-for-tat, 64 slots, 5 s snub, 3 s re-announce)", "default")
     .action(async (torrent: string, dataPath: string, options: Record<string, unknown>) => {
+      const profile = profileArg(String(options.profile));
       const meta = await loadTorrent(torrent);
-      const node = await SwarmNode.start({ host: String(options.host), port: portArg(String(options.port)) });
+      const node = await SwarmNode.start({ host: String(options.host), port: portArg(String(options.port)), profile });
       const signal = waitForSignal();
       const progress = startProgress({ label: "checking", json: false });
       try {
