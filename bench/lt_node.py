@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A libtorrent peer for `npm run bench:pair`: one seed or one leecher on 127.0.0.1.
 
-  lt_node.py seed  --torrent T --data-dir D --port P [--profile default|high_performance_seed]
+  lt_node.py seed  --torrent T --data-dir D [--port P] [--profile default|high_performance_seed]
   lt_node.py leech --torrent T --data-dir D --peer 127.0.0.1:P [--profile ...] [--timeout S]
 
 The session sees only loopback: it listens on 127.0.0.1, DHT, LSD, UPnP and NAT-PMP are
