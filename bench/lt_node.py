@@ -7,7 +7,10 @@
 The session sees only loopback: it listens on 127.0.0.1, DHT, LSD, UPnP and NAT-PMP are
 off, uTP is off (the swarmsup side speaks TCP only), and the one peer it talks to is given
 on the command line (no tracker is contacted). allow_multiple_connections_per_ip is on,
-since every peer in the bench shares 127.0.0.1.
+since every peer in the bench shares 127.0.0.1. Protocol encryption (MSE/PE) is off in and
+out, so every pair speaks the same plaintext BitTorrent: swarmsup has no MSE, and
+libtorrent's default first dial is encrypted, which a swarmsup seed closes, costing a
+reconnect one second later that would be timed as transfer.
 
 stdout, one flushed line each, which the bench reads:
   READY <port>  seed: the data passed libtorrent's check, the torrent is seeding and the
@@ -48,6 +51,8 @@ def session_settings(profile, port):
         'enable_outgoing_utp': False,
         'enable_incoming_utp': False,
         'allow_multiple_connections_per_ip': True,
+        'out_enc_policy': lt.enc_policy.pe_disabled,
+        'in_enc_policy': lt.enc_policy.pe_disabled,
         'alert_mask': ALERTS,
     })
     return s
