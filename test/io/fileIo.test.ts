@@ -6,7 +6,7 @@ import { FileIoError } from "../../actors/io/errors.js";
 import { FdBudget } from "../../actors/io/fdBudget.js";
 import { CallError, Reason, type Pid } from "../../src/runtime/index.js";
 import { harness } from "../runtime/harness.js";
-import { RecordingFs, tempRoot } from "./helpers.js";
+import { closeAll, RecordingFs, tempRoot } from "./helpers.js";
 
 const IH = "ab".repeat(20);
 let cleanup: (() => Promise<void>)[] = [];
@@ -18,8 +18,8 @@ afterEach(async () => {
 async function setup(length: number, relPath: readonly string[] = ["t", "dir", "file.bin"], budgetLimit = 8) {
   const h = harness();
   const root = await tempRoot();
-  cleanup.push(root.remove);
   const fs = new RecordingFs();
+  cleanup.push(() => closeAll(h, fs), root.remove);
   const budget = new FdBudget(budgetLimit);
   const path = join(root.dir, ...relPath);
   const env = { fs, budget, idleCloseMs: 1000, maxInFlight: 4 };
@@ -133,6 +133,70 @@ describe("file_io worker: its handle", () => {
       expect(budget.inUse).toBe(0);
     });
   }
+
+  it("an open still in flight when the worker is killed is closed as it returns, and its fd slot returned", async () => {
+    const { h, fs, budget, path, start } = await setup(64);
+    const pid = await start();
+    await writeAt(h.rt, pid, 0, Buffer.from("a"));
+    await h.advance(1000); // idle: the handle closes, the next request reopens it
+    await fs.until(() => fs.closed(path) === 1);
+    const held = fs.holdOpen(path);
+    const read = readAt(h.rt, pid, 0, 1).catch((e: unknown) => e);
+    await held.entered;
+    const exited = h.rt.awaitExit(pid);
+    h.rt.exit(pid, Reason.kill);
+    await exited;
+    expect(await read).toBeInstanceOf(CallError);
+    expect(budget.inUse).toBe(1); // the slot covers the descriptor being opened
+    held.release();
+    await fs.until(() => fs.closed(path) === 2);
+    await h.settle();
+    expect(fs.opened(path)).toBe(2);
+    expect(fs.openNow).toBe(0);
+    expect(budget.inUse).toBe(0);
+  });
+
+  const initEnds: [string, (h: ReturnType<typeof harness>, pid: Pid) => Promise<void>][] = [
+    ["killed", async (h, pid) => h.rt.exit(pid, Reason.kill)],
+    ["past its start timeout", (h) => h.advance(30_000)],
+  ];
+  for (const [label, end] of initEnds) {
+    it(`a worker whose first open is in flight when it is ${label}: the handle is closed as the open returns`, async () => {
+      const { h, fs, budget, path, start } = await setup(64);
+      const held = fs.holdOpen(path);
+      const started = start().catch((e: unknown) => e);
+      await held.entered;
+      const pid = h.rt.whereis(fileIoName(IH, 0)) as Pid;
+      const exited = h.rt.awaitExit(pid);
+      await end(h, pid);
+      await exited;
+      expect(await started).toBeInstanceOf(Error);
+      held.release();
+      await fs.until(() => fs.closed(path) === 1);
+      await h.settle();
+      expect(fs.openNow).toBe(0);
+      expect(budget.inUse).toBe(0);
+    });
+  }
+
+  it("a worker killed while waiting for an fd slot withdraws its request and never opens", async () => {
+    const { h, fs, budget, path, root, env, start } = await setup(64, ["busy.bin"], 1);
+    const busy = await start();
+    const hold = fs.holdWrites(path);
+    const write = writeAt(h.rt, busy, 0, Buffer.from("x")); // busy: it cannot be asked to yield
+    await hold.entered;
+    const otherPath = join(root, "waiting.bin");
+    const waiting = startFileIo({ infoHashHex: IH, fileIndex: 1, path: otherPath, length: 64, env }, { runtime: h.rt, link: false }).catch((e: unknown) => e);
+    await h.settle();
+    expect(budget.waiters).toBe(1);
+    h.rt.exit(h.rt.whereis(fileIoName(IH, 1)) as Pid, Reason.kill);
+    expect(await waiting).toBeInstanceOf(Error);
+    expect(budget.waiters).toBe(0);
+    hold.release();
+    await write;
+    expect(fs.opened(otherPath)).toBe(0);
+    expect(budget.inUse).toBe(1);
+  });
 
   it("on shutdown, a write already in flight completes and is answered before the close", async () => {
     const { h, fs, path, start } = await setup(64);

@@ -4,13 +4,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nodeFileSystem, type FileSystem, type OpenFile } from "../../actors/io/fileSystem.js";
 import type { FileEntry, Metainfo } from "../../src/protocol/types.js";
-import type { Ctx, Runtime } from "../../src/runtime/index.js";
+import { Reason, type Ctx, type Runtime } from "../../src/runtime/index.js";
 import { metainfoOf, pieceHashesOf } from "../storage/fixtures.js";
-import { deferred } from "../runtime/harness.js";
+import { deferred, type Harness } from "../runtime/harness.js";
 
 export async function tempRoot(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "swarmsup-io-"));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Ends a test's runtime: kills every process (a file_io worker closes its handle whatever
+ * its exit) and waits until the recording fs saw every handle it opened closed. A worker
+ * left alive keeps its FileHandle until garbage collection closes it, with a warning and
+ * no test to blame; a handle the product leaks makes this wait fail the hook's timeout.
+ */
+export async function closeAll(h: Harness, fs: RecordingFs): Promise<void> {
+  for (const pid of h.rt.pids()) h.rt.exit(pid, Reason.kill);
+  await h.settle();
+  await fs.until(() => fs.openNow === 0);
 }
 
 interface Hold {
@@ -35,6 +47,7 @@ export class RecordingFs implements FileSystem {
   writesInFlight = 0;
   writesPeak = 0;
   private readonly holds = new Map<string, Hold>();
+  private readonly openHolds = new Map<string, Hold>();
   private readonly failures = new Map<string, Error>();
   private readonly watchers: (() => void)[] = [];
 
@@ -49,6 +62,12 @@ export class RecordingFs implements FileSystem {
     this.openPeak = Math.max(this.openPeak, this.openNow);
     let handle: OpenFile;
     try {
+      const hold = this.openHolds.get(path);
+      this.openHolds.delete(path);
+      if (hold !== undefined) {
+        hold.entered.resolve();
+        await hold.release.promise;
+      }
       handle = await this.inner.open(path, flags, mode);
     } catch (error) {
       this.openNow--;
@@ -64,6 +83,13 @@ export class RecordingFs implements FileSystem {
   holdWrites(path: string, count = 1): { entered: Promise<void>; release: () => void } {
     const hold: Hold = { remaining: count, entered: deferred<void>(), release: deferred<void>() };
     this.holds.set(path, hold);
+    return { entered: hold.entered.promise, release: () => hold.release.resolve() };
+  }
+
+  /** The next open of path waits (before the descriptor exists) until release() is called. */
+  holdOpen(path: string): { entered: Promise<void>; release: () => void } {
+    const hold: Hold = { remaining: 1, entered: deferred<void>(), release: deferred<void>() };
+    this.openHolds.set(path, hold);
     return { entered: hold.entered.promise, release: () => hold.release.resolve() };
   }
 

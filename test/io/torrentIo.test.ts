@@ -10,7 +10,7 @@ import { ioSup } from "../../supervisors/ioSup.js";
 import { Reason, startSupervisor, type Pid, type RuntimeEvent } from "../../src/runtime/index.js";
 import { metainfoOf } from "../storage/fixtures.js";
 import { deferred, harness, type Harness } from "../runtime/harness.js";
-import { clientActor, payloadFor, RecordingFs, tempRoot, torrentOf, type FileSpec } from "./helpers.js";
+import { clientActor, closeAll, payloadFor, RecordingFs, tempRoot, torrentOf, type FileSpec } from "./helpers.js";
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -21,10 +21,10 @@ afterEach(async () => {
 async function world(files: readonly FileSpec[], pieceLength: number, budgetLimit = 8) {
   const h = harness();
   const root = await tempRoot();
-  cleanup.push(root.remove);
+  const fs = new RecordingFs();
+  cleanup.push(() => closeAll(h, fs), root.remove);
   const payload = payloadFor(files);
   const meta = torrentOf(files, pieceLength, payload);
-  const fs = new RecordingFs();
   const budget = new FdBudget(budgetLimit);
   const sup = await startSupervisor(ioSup(meta, root.dir, meta.infoHashHex, { fs, budget }), { runtime: h.rt });
   const pathOf = (i: number): string => join(root.dir, ...(meta.files[i]?.path ?? []));
@@ -97,11 +97,12 @@ describe("io_sup + TorrentIo: a multi-file torrent", () => {
   it("a write in the middle of a big file leaves the rest of it sparse", async () => {
     const h = harness();
     const root = await tempRoot();
-    cleanup.push(root.remove);
+    const fs = new RecordingFs();
+    cleanup.push(() => closeAll(h, fs), root.remove);
     const size = 64 * 1024 * 1024;
     const pieceLength = 1024 * 1024;
     const meta = metainfoOf({ pieceLength, pieceCount: 64, length: size, files: [{ path: ["big.iso"], length: size, offset: 0, pad: false }] }, Buffer.alloc(64 * 20));
-    await startSupervisor(ioSup(meta, root.dir), { runtime: h.rt });
+    await startSupervisor(ioSup(meta, root.dir, meta.infoHashHex, { fs }), { runtime: h.rt });
     const data = payloadFor([{ path: ["x"], length: pieceLength }], 7);
     await new TorrentIo(meta, meta.infoHashHex).writePiece(h.rt, 40, data);
     const info = await stat(join(root.dir, "big.iso"));
