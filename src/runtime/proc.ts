@@ -13,7 +13,7 @@
  * - A process killed while its handler runs is marked dead at once; the handler's remaining
  *   JS cannot be interrupted (no preemption) but its result is ignored.
  */
-import { callProc, DEFAULT_CALL_TIMEOUT, type DownWatcher, type From } from "./call.js";
+import { DEFAULT_CALL_TIMEOUT, type DownWatcher, type From } from "./call.js";
 import type { Ctx, Handler, SpawnOptions } from "./context.js";
 import { BadArgError, ProcessExit } from "./errors.js";
 import { Mailbox } from "./mailbox.js";
@@ -261,8 +261,8 @@ export class Proc implements Ctx, Runnable, DownWatcher {
   }
 
   call<R = unknown>(to: Pid | Name, request: unknown, timeoutMs: number = DEFAULT_CALL_TIMEOUT): Promise<R> {
-    const target = to instanceof Pid ? to.proc : this.rt.registry.lookup(to);
-    return callProc(target, String(to), request, timeoutMs, this) as Promise<R>;
+    // `this`, not currentProc(): the caller is this actor even after an await, outside its turn.
+    return this.rt.callFrom(this, to, request, timeoutMs) as Promise<R>;
   }
 
   replyTo(from: From, value: unknown): void {

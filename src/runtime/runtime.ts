@@ -119,8 +119,17 @@ export class Runtime {
 
   /** Rejects with CallError: {timeout}, {noproc} (dead pid, unknown name), or the callee's exit reason. */
   call<R = unknown>(to: Pid | Name, request: unknown, timeoutMs: number = DEFAULT_CALL_TIMEOUT): Promise<R> {
+    return this.callFrom(currentProc(), to, request, timeoutMs) as Promise<R>;
+  }
+
+  /**
+   * @internal The one place a call resolves its target, for rt.call and ctx.call alike: a
+   * malformed or unknown name rejects noproc (never a synchronous throw), and the CallError
+   * names the target as snapshots and logs do.
+   */
+  callFrom(caller: Proc | undefined, to: Pid | Name, request: unknown, timeoutMs: number): Promise<unknown> {
     const proc = to instanceof Pid ? to.proc : this.lookupQuietly(to);
-    return callProc(proc, labelOf(to), request, timeoutMs, currentProc()) as Promise<R>;
+    return callProc(proc, labelOf(to), request, timeoutMs, caller);
   }
 
   /** sys:get_state: the process's state (a server's user state), read in its own turn. */

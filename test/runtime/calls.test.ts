@@ -106,6 +106,41 @@ describe("call", () => {
     expect((await rejection(rt.call(["nobody", 1], { op: "echo", value: 1 }))).reason).toEqual(Reason.noproc);
   });
 
+  it("ctx.call and rt.call agree: an unknown or malformed name rejects noproc (never throws), labelled as a name", async () => {
+    const { rt, settle } = harness();
+    const targets: [string, unknown][] = [
+      ["unknown", ["nobody", 1]],
+      ["empty array", []],
+      ["empty string", ""],
+      ["object part", ["peer", {}]],
+      ["too many parts", Array.from({ length: 17 }, () => "x")],
+    ];
+    const outcomes = new Map<string, unknown>();
+    const caller = rt.spawn((_msg, ctx) => {
+      for (const [label, to] of targets) {
+        try {
+          ctx.call(to as string, "x").then(
+            () => outcomes.set(label, "resolved"),
+            (error: unknown) => outcomes.set(label, error),
+          );
+        } catch (error) {
+          outcomes.set(label, { thrown: error });
+        }
+      }
+    });
+    rt.send(caller, "go");
+    await settle();
+    expect(rt.isAlive(caller)).toBe(true);
+    for (const [label, to] of targets) {
+      const fromCtx = outcomes.get(label);
+      expect(fromCtx, label).toBeInstanceOf(CallError);
+      expect((fromCtx as CallError).reason, label).toEqual(Reason.noproc);
+      const fromRt = await rejection(rt.call(to as string, "x"));
+      expect((fromCtx as CallError).message, label).toBe(fromRt.message);
+    }
+    expect((outcomes.get("unknown") as CallError).target).toBe("nobody/1");
+  });
+
   it("works by registered name", async () => {
     const { rt } = harness();
     await startServer(echo, undefined, { runtime: rt, name: ["echo", "a"] });
