@@ -5,6 +5,7 @@
 import { replyTo as reply, type From } from "./call.js";
 import type { Handler, SpawnOptions } from "./context.js";
 import { currentRuntime } from "./defaultRuntime.js";
+import { currentProc } from "./proc.js";
 import type { Pid } from "./pid.js";
 import { Reason, type ExitReason } from "./reason.js";
 import type { Name } from "./registry.js";
@@ -48,4 +49,9 @@ export function sendAfter(to: Pid, ms: number, msg: unknown): TimerRef {
 
 export function cancelTimer(ref: TimerRef): number | false {
   return currentRuntime().cancelTimer(ref);
+}
+
+/** The calling actor's pid (Erlang self()), or undefined outside any actor's turn. Read it before an await. */
+export function self(): Pid | undefined {
+  return currentProc()?.pid;
 }

@@ -109,4 +109,4 @@ export { addRestart, analyzeExit, restartGroup, type ExitVerdict, type Intensity
 export { startMachine, machineSnapshot, type MachineOptions } from "./machine.js";
 export { assertNever, match, type Cases } from "./verdict.js";
 export { settle, advance } from "./testkit.js";
-export { spawn, send, cast, call, replyTo, exit, stop as stopProcess, whereis, sendAfter, cancelTimer } from "./api.js";
+export { spawn, send, cast, call, replyTo, exit, stop as stopProcess, whereis, sendAfter, cancelTimer, self } from "./api.js";
