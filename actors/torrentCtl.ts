@@ -130,7 +130,7 @@ export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, 
     const resumeFile = s.args.resumeFile ?? resumeFileOf(meta, paths);
     // The node's hash_pool lends its pool; bulk checks read and hash on its threads.
     const check = poolHasher(ctx).then((hasher) =>
-      startupCheck({ meta, paths, resumeFile, hasher, onProgress: (bytes) => ctx.deliver({ t: "checkProgress", bytes } satisfies Info) }),
+      startupCheck({ meta, paths, resumeFile, hasher, absentAtStart: s.ts.absentAtStart, onProgress: (bytes) => ctx.deliver({ t: "checkProgress", bytes } satisfies Info) }),
     );
     ctx.pipe(check, (result) => ({ t: "checked", result }) satisfies Info);
     return noreply(s);

@@ -42,6 +42,8 @@ export class TorrentState {
     /** Absolute path of each of meta.files, same indices (storage/dataPath.ts resolves them). */
     readonly paths: readonly string[],
     now: number,
+    /** Indices of files that did not exist when the torrent started (see startupCheck). */
+    readonly absentAtStart: ReadonlySet<number> = new Set(),
   ) {
     this.infoHashHex = meta.infoHashHex;
     this.have = new Bitfield(meta.pieceCount);

@@ -13,7 +13,9 @@
  * burning restarts of this pool's intensity (enough of them would drop every torrent).
  */
 import { currentRuntime, self, startSupervisor, supervisorSpec, type Pid, type Runtime, type SupervisorSpec } from "../src/runtime/index.js";
+import { stat } from "node:fs/promises";
 import { names } from "../actors/torrentState.js";
+import { resolveDataFiles } from "../src/storage/dataPath.js";
 import { torrentSup, type TorrentArgs } from "./torrentSup.js";
 
 export const TORRENT_POOL = "torrent_pool";
@@ -35,7 +37,17 @@ async function startTorrent(args: TorrentArgs): Promise<Pid> {
   const runtime = currentRuntime();
   const pool = self();
   await previousRunGone(runtime, args.meta.infoHashHex);
-  return startSupervisor(torrentSup(args), { name: names.torrentSup(args.meta.infoHashHex), runtime, link: pool ?? true });
+  const absentAtStart = await absentFiles(args);
+  return startSupervisor(torrentSup({ ...args, absentAtStart }), { name: names.torrentSup(args.meta.infoHashHex), runtime, link: pool ?? true });
+}
+
+/** Files not on disk before io_sup creates them: the start-up check need not read their pieces. */
+async function absentFiles(args: TorrentArgs): Promise<Set<number>> {
+  const paths = resolveDataFiles(args.meta, args.location);
+  const absent = await Promise.all(
+    args.meta.files.map((f, i) => (f.pad || f.length === 0 ? Promise.resolve(false) : stat(paths[i]!).then(() => false, () => true))),
+  );
+  return new Set(absent.flatMap((gone, i) => (gone ? [i] : [])));
 }
 
 /** Resolves when no actor of an earlier run of this torrent holds a name, or after the grace period. */

@@ -48,6 +48,8 @@ export interface TorrentArgs {
   readonly pieceAudit?: PieceAudit;
   /** The node profile's announcer knobs (datacenter: a 3 s re-announce). */
   readonly announcer?: AnnouncerOptions;
+  /** Files missing when the torrent was started (torrent_pool stats them first). */
+  readonly absentAtStart?: ReadonlySet<number>;
   /** The node's listening port: announced to trackers, told to peers. */
   readonly listenPort: number;
   readonly now: number;
@@ -55,7 +57,7 @@ export interface TorrentArgs {
 
 export function torrentSup(args: TorrentArgs): SupervisorSpec {
   const ih = args.meta.infoHashHex;
-  const state = new TorrentState(args.meta, resolveDataFiles(args.meta, args.location), args.now);
+  const state = new TorrentState(args.meta, resolveDataFiles(args.meta, args.location), args.now, args.absentAtStart);
   const io = new TorrentIo(args.meta, ih);
   const uploads = args.corruptUploads === undefined ? io : corruptingReader(io, args.corruptUploads);
   const outgoing = (addr: PeerAddress): OutgoingConnection => ({
