@@ -1,8 +1,10 @@
 /**
  * Peer addresses: normalising what a socket reports, deciding whose word we take for a
- * peer's IP, and the compact forms of BEP 23 (6 bytes) and BEP 7 / BEP 15 over IPv6 (18 bytes).
+ * peer's IP, and a peer's compact form (BEP 23: 6 bytes; BEP 7 / BEP 15 over IPv6: 18),
+ * whose codec is the protocol's (src/protocol/tracker/peers.ts), shared with the client.
  */
 import { isIPv4, isIPv6 } from "node:net";
+import { COMPACT_IPV4_ENTRY, compactEntry, peerAt } from "../../src/protocol/tracker/index.js";
 import type { PeerEndpoint } from "./types.js";
 
 /** A socket's remote address as a family and a canonical string (an IPv4-mapped IPv6 address is IPv4). */
@@ -29,43 +31,14 @@ export function chooseEndpoint(source: PeerEndpoint, claimedIp: string | undefin
   return endpointOf(claimedIp, source.port) ?? source;
 }
 
-/** 4 or 16 address bytes then the port, big-endian; the table's key for a peer. */
+/** The peer's compact entry (4 or 16 address bytes, then the port): the table's key for a peer. */
 export function compactEndpoint(endpoint: PeerEndpoint): Buffer {
-  const out = Buffer.alloc(endpoint.family === "ipv4" ? 6 : 18);
-  const addressBytes = endpoint.family === "ipv4" ? ipv4Bytes(endpoint.ip) : ipv6Bytes(endpoint.ip);
-  addressBytes.copy(out, 0);
-  out.writeUInt16BE(endpoint.port, addressBytes.length);
-  return out;
+  return compactEntry({ host: endpoint.ip, port: endpoint.port });
 }
 
 /** The inverse of compactEndpoint (6 or 18 bytes). */
 export function endpointFromCompact(bytes: Buffer): PeerEndpoint {
-  if (bytes.length === 6) {
-    return { family: "ipv4", ip: `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`, port: bytes.readUInt16BE(4) };
-  }
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  return { family: "ipv6", ip: groups.join(":"), port: bytes.readUInt16BE(16) };
-}
-
-function ipv4Bytes(ip: string): Buffer {
-  return Buffer.from(ip.split(".").map((part) => Number(part)));
-}
-
-/** Callers pass only strings that isIPv6 accepted (endpointOf), so the expansion below is total. */
-function ipv6Bytes(ip: string): Buffer {
-  const out = Buffer.alloc(16);
-  let text = ip;
-  const v4Tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4Tail?.[1] !== undefined) {
-    ipv4Bytes(v4Tail[1]).copy(out, 12);
-    text = `${text.slice(0, v4Tail.index)}0:0`; // two placeholder groups, overwritten below by the tail
-  }
-  const [head = "", tail] = text.split("::");
-  const headGroups = head === "" ? [] : head.split(":");
-  const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
-  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
-  const limit = v4Tail === null ? 8 : 6;
-  for (let i = 0; i < limit; i++) out.writeUInt16BE(Number.parseInt(groups[i] ?? "0", 16), i * 2);
-  return out;
+  const family = bytes.length === COMPACT_IPV4_ENTRY ? "ipv4" : "ipv6";
+  const peer = peerAt(bytes, 0, family);
+  return { family, ip: peer.host, port: peer.port };
 }

@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
   buildAnnounceUrl,
+  compactEntry,
+  encodeCompactPeers,
   encodeHttpAnnounce,
   encodeHttpFailure,
   parseHttpAnnounce,
   parseTrackerUrl,
+  peerAt,
   percentEncodeBytes,
   type AnnounceRequest,
   type TrackerPeer,
@@ -80,6 +83,39 @@ describe("tracker URLs", () => {
     expect(() => buildAnnounceUrl("http://t/", request({ infoHash: Buffer.alloc(19) }))).toThrow(RangeError);
     expect(() => buildAnnounceUrl("http://t/", request({ left: -1 }))).toThrow(RangeError);
     expect(() => buildAnnounceUrl("http://t/", request({ key: 2 ** 32 }))).toThrow(RangeError);
+  });
+});
+
+describe("compact peer entries (one codec for the client and the embedded tracker)", () => {
+  const canonical = (ip: string): string => new URL(`http://[${ip}]/`).hostname;
+  const port = fc.integer({ min: 1, max: 65535 });
+
+  it("round-trip any IPv4 address in 6 bytes and any IPv6 address (an IPv4 tail too) in 18", () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ host: ipv4, port }), { maxLength: 8 }), (peers) => {
+        const bytes = encodeCompactPeers(peers, "ipv4");
+        expect(bytes).toEqual(Buffer.concat(peers.map(compactEntry)));
+        expect(peers.map((_, i) => peerAt(bytes, 6 * i, "ipv4"))).toEqual(peers);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.record({ host: fc.ipV6(), port }), { maxLength: 8 }), (peers) => {
+        const bytes = encodeCompactPeers(peers, "ipv6");
+        expect(bytes).toEqual(Buffer.concat(peers.map(compactEntry)));
+        peers.forEach((peer, i) => {
+          const back = peerAt(bytes, 18 * i, "ipv6");
+          expect(canonical(back.host)).toBe(canonical(peer.host));
+          expect(back.port).toBe(peer.port);
+        });
+      }),
+    );
+    expect(compactEntry({ host: "64:ff9b::1.2.3.4", port: 80 }).toString("hex")).toBe("0064ff9b000000000000000001020304" + "0050");
+  });
+
+  it("refuse a peer of the other family or a host name as a programming error", () => {
+    expect(() => encodeCompactPeers([{ host: "::1", port: 1 }], "ipv4")).toThrow(RangeError);
+    expect(() => encodeCompactPeers([{ host: "10.0.0.1", port: 1 }], "ipv6")).toThrow(RangeError);
+    expect(() => compactEntry({ host: "seed.example", port: 1 })).toThrow(RangeError);
   });
 });
 

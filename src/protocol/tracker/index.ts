@@ -1,7 +1,18 @@
 // The tracker protocol (BEP 3/23 HTTP, BEP 15 UDP, BEP 12 tiers live in the announcer): pure codecs.
 export * from "./types.js";
 export { parseTrackerUrl, buildAnnounceUrl, percentEncodeBytes, checkAnnounceRequest, type TrackerUrl, type TrackerUrlVerdict } from "./url.js";
-export { decodeCompactPeers, encodeCompactPeers, decodeDictPeers, type PeerList, type PeerListVerdict } from "./peers.js";
+export {
+  decodeCompactPeers,
+  encodeCompactPeers,
+  decodeDictPeers,
+  compactEntry,
+  peerAt,
+  familyOf,
+  COMPACT_IPV4_ENTRY,
+  COMPACT_IPV6_ENTRY,
+  type PeerList,
+  type PeerListVerdict,
+} from "./peers.js";
 export { parseHttpAnnounce, encodeHttpAnnounce, encodeHttpFailure, DEFAULT_INTERVAL_SEC, type HttpAnnounceVerdict, type HttpAnnounceAnswer, type HttpReplyOptions } from "./httpReply.js";
 export { trackerText, MAX_TRACKER_TEXT } from "./text.js";
 export {

@@ -18,16 +18,23 @@ export type PeerListVerdict = ({ readonly kind: "peers" } & PeerList) | { readon
 export const COMPACT_IPV4_ENTRY = 6;
 export const COMPACT_IPV6_ENTRY = 18;
 
-function ipv6Text(bytes: Buffer, at: number): string {
+type Family = "ipv4" | "ipv6";
+
+const entrySize = (family: Family): number => (family === "ipv4" ? COMPACT_IPV4_ENTRY : COMPACT_IPV6_ENTRY);
+
+/** The peer in the compact entry at `at` (the caller checked that a whole entry is there). */
+export function peerAt(bytes: Buffer, at: number, family: Family): TrackerPeer {
+  const port = bytes.readUInt16BE(at + entrySize(family) - 2);
+  if (family === "ipv4") return { host: `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`, port };
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(at + i).toString(16));
   // Node's net module normalises the long form when it connects; keep it simple and unambiguous.
-  return groups.join(":");
+  return { host: groups.join(":"), port };
 }
 
 /** Compact peers: `entry` bytes each (address, then a big-endian port). */
-export function decodeCompactPeers(bytes: Buffer, family: "ipv4" | "ipv6", maxPeers: number): PeerListVerdict {
-  const entry = family === "ipv4" ? COMPACT_IPV4_ENTRY : COMPACT_IPV6_ENTRY;
+export function decodeCompactPeers(bytes: Buffer, family: Family, maxPeers: number): PeerListVerdict {
+  const entry = entrySize(family);
   if (bytes.length % entry !== 0) {
     return { kind: "malformed", reason: `${bytes.length} bytes is not a whole number of ${entry}-byte ${family} entries` };
   }
@@ -36,42 +43,65 @@ export function decodeCompactPeers(bytes: Buffer, family: "ipv4" | "ipv6", maxPe
   const count = bytes.length / entry;
   for (let i = 0; i < count; i++) {
     const at = i * entry;
-    const port = bytes.readUInt16BE(at + entry - 2);
-    if (port === 0 || peers.length >= maxPeers) {
+    if (bytes.readUInt16BE(at + entry - 2) === 0 || peers.length >= maxPeers) {
       dropped++;
       continue;
     }
-    const host = family === "ipv4" ? `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}` : ipv6Text(bytes, at);
-    peers.push({ host, port });
+    peers.push(peerAt(bytes, at, family));
   }
   return { kind: "peers", peers, dropped };
 }
 
-/** Compact peers written back (tests, and an embedded tracker's replies). */
-export function encodeCompactPeers(peers: readonly TrackerPeer[], family: "ipv4" | "ipv6"): Buffer {
-  const entry = family === "ipv4" ? COMPACT_IPV4_ENTRY : COMPACT_IPV6_ENTRY;
+/** The family of a peer's compact entry, from its address; RangeError for a host name (it has none). */
+export function familyOf(peer: TrackerPeer): Family {
+  const version = isIP(peer.host);
+  if (version === 0) throw new RangeError(`not an IP address: ${peer.host}`);
+  return version === 4 ? "ipv4" : "ipv6";
+}
+
+/** One peer's compact entry: 6 bytes for an IPv4 address, 18 for IPv6 (a tracker's table keys peers by it). */
+export function compactEntry(peer: TrackerPeer): Buffer {
+  const family = familyOf(peer);
+  const out = Buffer.alloc(entrySize(family));
+  writeEntry(out, 0, peer, family);
+  return out;
+}
+
+/** Compact peers written back (tests, and an embedded tracker's replies); every peer must be of `family`. */
+export function encodeCompactPeers(peers: readonly TrackerPeer[], family: Family): Buffer {
+  const entry = entrySize(family);
   const out = Buffer.alloc(peers.length * entry);
   peers.forEach((p, i) => {
-    const at = i * entry;
-    if (family === "ipv4") {
-      const parts = p.host.split(".").map(Number);
-      if (parts.length !== 4 || isIP(p.host) !== 4) throw new RangeError(`not an IPv4 address: ${p.host}`);
-      parts.forEach((b, j) => out.writeUInt8(b, at + j));
-    } else {
-      writeIpv6(out, at, p.host);
-    }
-    out.writeUInt16BE(p.port, at + entry - 2);
+    if (familyOf(p) !== family) throw new RangeError(`not an ${family === "ipv4" ? "IPv4" : "IPv6"} address: ${p.host}`);
+    writeEntry(out, i * entry, p, family);
   });
   return out;
 }
 
+function writeEntry(out: Buffer, at: number, peer: TrackerPeer, family: Family): void {
+  if (family === "ipv4") writeIpv4(out, at, peer.host);
+  else writeIpv6(out, at, peer.host);
+  out.writeUInt16BE(peer.port, at + entrySize(family) - 2);
+}
+
+function writeIpv4(out: Buffer, at: number, host: string): void {
+  host.split(".").forEach((part, j) => out.writeUInt8(Number(part), at + j));
+}
+
+/** Total over what isIP() calls IPv6, including an embedded IPv4 tail (`64:ff9b::1.2.3.4`). */
 function writeIpv6(out: Buffer, at: number, host: string): void {
-  if (isIP(host) !== 6 || host.includes(".")) throw new RangeError(`not a plain IPv6 address: ${host}`);
-  const [head = "", tail = ""] = host.includes("::") ? host.split("::") : [host, ""];
-  const h = head === "" ? [] : head.split(":");
-  const t = tail === "" ? [] : tail.split(":");
-  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill("0"), ...t];
-  groups.forEach((g, j) => out.writeUInt16BE(parseInt(g, 16), at + 2 * j));
+  let text = host;
+  const v4Tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4Tail?.[1] !== undefined) {
+    writeIpv4(out, at + 12, v4Tail[1]);
+    text = `${text.slice(0, v4Tail.index)}0:0`; // two placeholder groups, overwritten below by the tail
+  }
+  const [head = "", tail] = text.split("::");
+  const headGroups = head === "" ? [] : head.split(":");
+  const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
+  const limit = v4Tail === null ? 8 : 6;
+  for (let j = 0; j < limit; j++) out.writeUInt16BE(Number.parseInt(groups[j] ?? "0", 16), at + 2 * j);
 }
 
 const MAX_HOST_LENGTH = 253;
