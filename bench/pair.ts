@@ -98,6 +98,18 @@ async function profileSwarmsup(ws: Workspace, dir: string, pairs: readonly PairD
   }
 }
 
+/** Set as soon as the temp dir exists, so the exit hook below removes it. */
+let removeWorkspace: (() => void) | undefined;
+
+// However the bench ends (a signal, a closed stdout pipe, an uncaught error), no child and no temp file outlives it.
+process.once("exit", () => {
+  killAll();
+  removeWorkspace?.();
+});
+process.once("SIGINT", () => process.exit(130));
+process.once("SIGTERM", () => process.exit(143));
+process.stdout.on("error", () => process.exit(1));
+
 async function main(): Promise<void> {
   const opts = options();
   const started = performance.now();
@@ -115,14 +127,7 @@ async function main(): Promise<void> {
   say(`  load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} (the machine is shared: other work runs beside the bench)`);
   say("  page cache: not dropped (shared machine); the payload is written and read once before the first transfer, so seeds read it from memory");
 
-  const ws = await prepareWorkspace(bytes, pieceLength);
-  const abort = (): void => {
-    killAll();
-    ws.remove();
-    process.exit(130);
-  };
-  process.once("SIGINT", abort);
-  process.once("SIGTERM", abort);
+  const ws = await prepareWorkspace(bytes, pieceLength, (remove) => (removeWorkspace = remove));
   const timeouts = { downloadTimeoutSec: Math.max(60, Math.ceil(bytes / (5 * MiB))), seedReadyTimeoutSec: Math.max(60, Math.ceil(bytes / (10 * MiB))) };
   try {
     say(`  workspace ${ws.dir} (prepared in ${((performance.now() - started) / 1000).toFixed(1)} s)`);

@@ -21,9 +21,11 @@ export interface Workspace {
 
 const CHUNK = 16 * 1024 * 1024;
 
-export async function prepareWorkspace(bytes: number, pieceLength: number): Promise<Workspace> {
+/** `created` hears of the dir's removal as soon as it exists, so an exit during preparation can clean up too. */
+export async function prepareWorkspace(bytes: number, pieceLength: number, created: (remove: () => void) => void): Promise<Workspace> {
   const dir = mkdtempSync(join(tmpdir(), "swarmsup-bench-pair-"));
   const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  created(remove);
   try {
     const dataFile = join(dir, "seed", "payload.bin");
     const torrent = join(dir, "payload.torrent");
