@@ -13,6 +13,7 @@
  * - Peer lists never hold the requester (by endpoint or by peer id); a seed gets no seeds.
  * - Every call costs at most one swarm's size (or, for `expire`, all peers once).
  */
+import type { ScrapeEntry } from "../../src/protocol/tracker/index.js";
 import { compactEndpoint } from "./endpoint.js";
 import type { TrackerLimits } from "./limits.js";
 import type { AnnounceRequest } from "./types.js";
@@ -32,6 +33,11 @@ export interface SwarmCounts {
   readonly incomplete: number;
   /** `completed` events seen while the swarm existed. */
   readonly downloaded: number;
+}
+
+/** The counts as a scrape reports them (both transports). */
+export function scrapeEntry(counts: SwarmCounts): ScrapeEntry {
+  return { seeders: counts.complete, completed: counts.downloaded, leechers: counts.incomplete };
 }
 
 export type Refusal =

@@ -12,17 +12,18 @@
  *   only, like HTTP's `ip=` (endpoint.ts).
  */
 import {
+  COMPACT_IPV4_ENTRY,
+  COMPACT_IPV6_ENTRY,
   decodeUdpRequest,
   encodeAnnounceReply,
   encodeConnectReply,
   encodeErrorReply,
   encodeScrapeReply,
   UdpAction,
-  type TrackerPeer,
 } from "../../src/protocol/tracker/index.js";
-import { chooseEndpoint, endpointFromCompact } from "./endpoint.js";
+import { chooseEndpoint } from "./endpoint.js";
 import type { TrackerLimits } from "./limits.js";
-import type { PeerEntry, SwarmCounts } from "./swarmTable.js";
+import { scrapeEntry, type PeerEntry, type SwarmCounts } from "./swarmTable.js";
 import type { AnnounceRequest, PeerEndpoint, ScrapeRequest } from "./types.js";
 
 export type UdpVerdict =
@@ -85,23 +86,18 @@ export function parseUdpRequest(packet: Buffer, source: PeerEndpoint, limits: Tr
 
 export const connectReply = encodeConnectReply;
 
-/** Only peers of the socket's family fit its reply (6-byte entries on IPv4, 18 on IPv6). */
+/** Only peers of the socket's family fit its reply (6-byte entries on IPv4, 18 on IPv6); compact keys go out as they are. */
 export function announceReply(transactionId: number, intervalSeconds: number, counts: SwarmCounts, peers: readonly PeerEntry[], family: PeerEndpoint["family"]): Buffer {
-  const entryBytes = family === "ipv4" ? 6 : 18;
-  const fitting: TrackerPeer[] = [];
+  const entryBytes = family === "ipv4" ? COMPACT_IPV4_ENTRY : COMPACT_IPV6_ENTRY;
+  const fitting: Buffer[] = [];
   for (const peer of peers) {
-    if (peer.key.length !== entryBytes) continue;
-    const endpoint = endpointFromCompact(Buffer.from(peer.key, "latin1"));
-    fitting.push({ host: endpoint.ip, port: endpoint.port });
+    if (peer.key.length === entryBytes) fitting.push(Buffer.from(peer.key, "latin1"));
   }
   return encodeAnnounceReply(transactionId, { intervalSec: intervalSeconds, leechers: counts.incomplete, seeders: counts.complete, peers: fitting }, family);
 }
 
 export function scrapeReply(transactionId: number, files: readonly SwarmCounts[]): Buffer {
-  return encodeScrapeReply(
-    transactionId,
-    files.map((f) => ({ seeders: f.complete, completed: f.downloaded, leechers: f.incomplete })),
-  );
+  return encodeScrapeReply(transactionId, files.map(scrapeEntry));
 }
 
 export function errorReply(transactionId: number, message: string): Buffer {

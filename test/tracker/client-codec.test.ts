@@ -6,6 +6,7 @@ import {
   encodeCompactPeers,
   encodeHttpAnnounce,
   encodeHttpFailure,
+  encodeHttpScrape,
   parseHttpAnnounce,
   parseTrackerUrl,
   peerAt,
@@ -13,7 +14,7 @@ import {
   type AnnounceRequest,
   type TrackerPeer,
 } from "../../src/protocol/tracker/index.js";
-import { encode, type BencodeEncodable } from "../../src/protocol/bencode.js";
+import { decode, encode, type BencodeDict, type BencodeEncodable } from "../../src/protocol/bencode.js";
 import { queryBytes } from "./clientHarness.js";
 
 type Dict = Map<string, BencodeEncodable>;
@@ -208,6 +209,34 @@ describe("HTTP announce replies", () => {
         expect(v).toMatchObject({ kind: "announced", reply: { intervalSec: interval, peers, peersDropped: 0 } });
       }),
     );
+  });
+
+  it("writes what an embedded tracker adds: downloaded, peer ids in the dictionary model, compact entries as given", () => {
+    const id = Buffer.alloc(20, 7);
+    const entry = compactEntry({ host: "2001:db8::9", port: 9 });
+    const dictBody = decode(
+      encodeHttpAnnounce({ intervalSec: 60, downloaded: 12, model: "dict", peers: [{ host: "10.0.0.1", port: 1, peerId: id }, { host: "10.0.0.2", port: 2 }, entry] }),
+    ) as BencodeDict;
+    expect(dictBody.get("downloaded")).toBe(12);
+    const listed = dictBody.get("peers") as BencodeDict[];
+    expect(listed.map((p) => [p.get("ip")?.toString(), p.get("port"), p.get("peer id")])).toEqual([
+      ["10.0.0.1", 1, id],
+      ["10.0.0.2", 2, undefined],
+      ["2001:db8:0:0:0:0:0:9", 9, undefined],
+    ]);
+    const compact = decode(encodeHttpAnnounce({ intervalSec: 60, peers: [entry, compactEntry({ host: "10.0.0.3", port: 3 }), { host: "10.0.0.4", port: 4 }] })) as BencodeDict;
+    expect(compact.get("peers")).toEqual(Buffer.from("0a0000030003" + "0a0000040004", "hex"));
+    expect(compact.get("peers6")).toEqual(entry);
+    expect(compact.has("downloaded")).toBe(false);
+    expect(() => encodeHttpAnnounce({ intervalSec: 1, peers: [Buffer.alloc(7)] })).toThrow(RangeError);
+  });
+
+  it("writes a BEP 48 scrape body keyed by raw info-hash", () => {
+    const ih = Buffer.alloc(20, 0xfe);
+    const body = decode(encodeHttpScrape([{ infoHash: ih, seeders: 1, completed: 2, leechers: 3 }])) as BencodeDict;
+    const file = (body.get("files") as BencodeDict).get(ih.toString("latin1")) as BencodeDict;
+    expect(Object.fromEntries(file)).toEqual({ complete: 1, downloaded: 2, incomplete: 3 });
+    expect(encodeHttpScrape([]).toString()).toBe("d5:filesdee");
   });
 
   it("never throws on mutated or random bytes", () => {

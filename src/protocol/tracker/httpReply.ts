@@ -6,12 +6,11 @@
  * `maxPeers`. Decoding is iterative with a small depth limit (a reply is
  * flat); its item count is bounded by the body size the client already capped.
  */
-import { isIP } from "node:net";
 import { decode, encode, type BencodeDict, type BencodeEncodable, type BencodeValue } from "../bencode.js";
 import { BencodeError } from "../errors.js";
-import { decodeCompactPeers, decodeDictPeers, encodeCompactPeers } from "./peers.js";
+import { addressOf, decodeCompactPeers, decodeDictPeers, encodeCompactPeers, familyOf, type AnswerPeer } from "./peers.js";
 import { trackerText } from "./text.js";
-import type { AnnounceReply, TrackerPeer } from "./types.js";
+import type { AnnounceReply, ScrapeEntry, TrackerPeer } from "./types.js";
 
 export type HttpAnnounceVerdict =
   | { readonly kind: "announced"; readonly reply: AnnounceReply }
@@ -110,7 +109,7 @@ export function parseHttpAnnounce(body: Buffer, options: HttpReplyOptions): Http
   };
 }
 
-// ---- the tracker's side (an embedded tracker, tests playing one) --------------------------
+// ---- the tracker's side (the embedded tracker, tests playing one) ------------------------
 
 export interface HttpAnnounceAnswer {
   readonly intervalSec: number;
@@ -118,9 +117,15 @@ export interface HttpAnnounceAnswer {
   readonly trackerId?: Buffer;
   readonly seeders?: number;
   readonly leechers?: number;
-  readonly peers: readonly TrackerPeer[];
+  /** Completed downloads the tracker has seen (`downloaded`, as opentracker sends it). */
+  readonly downloaded?: number;
+  readonly peers: readonly AnswerPeer[];
   readonly warning?: string;
-  /** "compact" (BEP 23, IPv6 peers in peers6) or the original list of dictionaries. */
+  /**
+   * "compact" (BEP 23, IPv6 peers in BEP 7's peers6) or BEP 3's list of dictionaries, whose
+   * entries carry `peer id` where the peer has one (a client that sent no_peer_id=1 gets
+   * peers without).
+   */
   readonly model?: "compact" | "dict";
 }
 
@@ -130,19 +135,53 @@ export function encodeHttpAnnounce(answer: HttpAnnounceAnswer): Buffer {
   if (answer.trackerId !== undefined) dict.set("tracker id", answer.trackerId);
   if (answer.seeders !== undefined) dict.set("complete", answer.seeders);
   if (answer.leechers !== undefined) dict.set("incomplete", answer.leechers);
+  if (answer.downloaded !== undefined) dict.set("downloaded", answer.downloaded);
   if (answer.warning !== undefined) dict.set("warning message", answer.warning);
   if (answer.model === "dict") {
-    dict.set("peers", answer.peers.map((p) => new Map<string, BencodeEncodable>([["ip", p.host], ["port", p.port]])));
+    dict.set("peers", answer.peers.map(dictPeer));
   } else {
-    const v6 = answer.peers.filter((p) => isIP(p.host) === 6);
-    dict.set("peers", encodeCompactPeers(answer.peers.filter((p) => isIP(p.host) !== 6), "ipv4"));
+    const v4: AnswerPeer[] = [];
+    const v6: AnswerPeer[] = [];
+    for (const peer of answer.peers) (familyOf(peer) === "ipv4" ? v4 : v6).push(peer);
+    dict.set("peers", encodeCompactPeers(v4, "ipv4"));
     if (v6.length > 0) dict.set("peers6", encodeCompactPeers(v6, "ipv6"));
   }
   return encode(dict);
+}
+
+function dictPeer(peer: AnswerPeer): Map<string, BencodeEncodable> {
+  const { host, port, peerId } = addressOf(peer);
+  const dict = new Map<string, BencodeEncodable>([
+    ["ip", host],
+    ["port", port],
+  ]);
+  if (peerId !== undefined) dict.set("peer id", peerId);
+  return dict;
 }
 
 export function encodeHttpFailure(reason: string, retryInMinutes?: number | "never"): Buffer {
   const dict = new Map<string, BencodeEncodable>([["failure reason", reason]]);
   if (retryInMinutes !== undefined) dict.set("retry in", retryInMinutes);
   return encode(dict);
+}
+
+export interface HttpScrapeFile extends ScrapeEntry {
+  /** 20 bytes. */
+  readonly infoHash: Buffer;
+}
+
+/** A BEP 48 scrape body: `files`, keyed by raw info-hash, each with complete/downloaded/incomplete. */
+export function encodeHttpScrape(files: readonly HttpScrapeFile[]): Buffer {
+  const byHash = new Map<string, BencodeEncodable>();
+  for (const file of files) {
+    byHash.set(
+      file.infoHash.toString("latin1"),
+      new Map<string, BencodeEncodable>([
+        ["complete", file.seeders],
+        ["downloaded", file.completed],
+        ["incomplete", file.leechers],
+      ]),
+    );
+  }
+  return encode(new Map([["files", byHash]]));
 }

@@ -8,12 +8,14 @@ export {
   compactEntry,
   peerAt,
   familyOf,
+  addressOf,
   COMPACT_IPV4_ENTRY,
   COMPACT_IPV6_ENTRY,
+  type AnswerPeer,
   type PeerList,
   type PeerListVerdict,
 } from "./peers.js";
-export { parseHttpAnnounce, encodeHttpAnnounce, encodeHttpFailure, DEFAULT_INTERVAL_SEC, type HttpAnnounceVerdict, type HttpAnnounceAnswer, type HttpReplyOptions } from "./httpReply.js";
+export { parseHttpAnnounce, encodeHttpAnnounce, encodeHttpFailure, encodeHttpScrape, DEFAULT_INTERVAL_SEC, type HttpAnnounceVerdict, type HttpAnnounceAnswer, type HttpScrapeFile, type HttpReplyOptions } from "./httpReply.js";
 export { trackerText, MAX_TRACKER_TEXT } from "./text.js";
 export {
   encodeConnect,
@@ -23,7 +25,6 @@ export {
   UDP_PROTOCOL_ID,
   UdpAction,
   MAX_SCRAPE_HASHES,
-  type ScrapeEntry,
   type UdpReplyVerdict,
   type UdpExpectation,
 } from "./udp.js";

@@ -46,6 +46,16 @@ export interface AnnounceReply {
   readonly warning: string | undefined;
 }
 
+/** One torrent's counts in a scrape (BEP 48 over HTTP, BEP 15 over UDP). */
+export interface ScrapeEntry {
+  /** `complete`. */
+  readonly seeders: number;
+  /** `downloaded`: completed downloads the tracker has seen. */
+  readonly completed: number;
+  /** `incomplete`. */
+  readonly leechers: number;
+}
+
 /** Bounds on what a reply may make us hold. */
 export interface TrackerLimits {
   /** An HTTP body larger than this is refused while it streams in. */

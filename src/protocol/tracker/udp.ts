@@ -11,7 +11,7 @@
 import { checkAnnounceRequest } from "./url.js";
 import { decodeCompactPeers } from "./peers.js";
 import { trackerText } from "./text.js";
-import type { AnnounceEvent, AnnounceReply, AnnounceRequest } from "./types.js";
+import type { AnnounceEvent, AnnounceReply, AnnounceRequest, ScrapeEntry } from "./types.js";
 
 /** The magic constant a connect request carries (0x41727101980). */
 export const UDP_PROTOCOL_ID = 0x41727101980n;
@@ -80,12 +80,6 @@ export function encodeScrape(connectionId: Buffer, txid: number, infoHashes: rea
     h.copy(out, 16 + 20 * i);
   });
   return out;
-}
-
-export interface ScrapeEntry {
-  readonly seeders: number;
-  readonly completed: number;
-  readonly leechers: number;
 }
 
 export type UdpReplyVerdict =

@@ -3,9 +3,9 @@
  * replies encoded. Used by an embedded tracker and by tests that play a tracker; the
  * client's side is udp.ts, and the two round-trip.
  */
-import { encodeCompactPeers } from "./peers.js";
-import { CONNECT_REQUEST_SIZE, ANNOUNCE_REQUEST_SIZE, MAX_SCRAPE_HASHES, UDP_PROTOCOL_ID, UdpAction, type ScrapeEntry } from "./udp.js";
-import type { AnnounceEvent, AnnounceRequest, TrackerPeer } from "./types.js";
+import { encodeCompactPeers, type AnswerPeer } from "./peers.js";
+import { CONNECT_REQUEST_SIZE, ANNOUNCE_REQUEST_SIZE, MAX_SCRAPE_HASHES, UDP_PROTOCOL_ID, UdpAction } from "./udp.js";
+import type { AnnounceEvent, AnnounceRequest, ScrapeEntry } from "./types.js";
 
 const EVENTS: readonly AnnounceEvent[] = ["none", "completed", "started", "stopped"];
 
@@ -79,7 +79,8 @@ export interface UdpAnnounceAnswer {
   readonly intervalSec: number;
   readonly leechers: number;
   readonly seeders: number;
-  readonly peers: readonly TrackerPeer[];
+  /** All of the socket's family (6-byte entries on IPv4, 18 on IPv6). */
+  readonly peers: readonly AnswerPeer[];
 }
 
 export function encodeAnnounceReply(txid: number, answer: UdpAnnounceAnswer, family: "ipv4" | "ipv6" = "ipv4"): Buffer {
