@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock, Reason, Runtime, advance, startSupervisor, type Pid } from "../../src/runtime/index.js";
 import { TRACKER_SUP, trackerSup } from "../../supervisors/trackerSup.js";
 import type { BencodeDict, BencodeList } from "../../src/protocol/bencode.js";
-import { allowInfoHash, startTrackerServer, TRACKER_SERVER, trackerAddress, trackerStats, type TrackerServerOptions } from "../../actors/trackerServer.js";
+import { allowInfoHash, startTrackerServer, TRACKER_SERVER, trackerAddress, trackerStats } from "../../actors/trackerServer.js";
 import {
   announcePath,
   bdict,
@@ -21,37 +21,10 @@ import {
   text,
   udpAnnouncePacket,
   udpScrapePacket,
-  UdpClient,
 } from "./serverClient.js";
+import { closeTrackers, keepTracker, tracker, udpClient } from "./serverFixture.js";
 
-interface Tracker {
-  readonly rt: Runtime;
-  readonly pid: Pid;
-  readonly port: number;
-}
-
-const running: Tracker[] = [];
-const clients: UdpClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const t of running.splice(0)) if (t.rt.isAlive(t.pid)) await t.rt.stop(t.pid, Reason.shutdown());
-});
-
-async function tracker(options: Partial<TrackerServerOptions> & { clock?: ManualClock } = {}): Promise<Tracker> {
-  const rt = new Runtime(options.clock === undefined ? {} : { clock: options.clock });
-  const pid = await startTrackerServer({ host: "127.0.0.1", port: 0, runtime: rt, ...options });
-  const { port } = await trackerAddress(rt, pid);
-  const t = { rt, pid, port };
-  running.push(t);
-  return t;
-}
-
-async function udpClient(port: number): Promise<UdpClient> {
-  const c = await UdpClient.open(port);
-  clients.push(c);
-  return c;
-}
+afterEach(closeTrackers);
 
 const hash = (): Buffer => randomBytes(20);
 const peerId = (): Buffer => randomBytes(20);
@@ -336,7 +309,7 @@ describe("tracker_server: lifecycle", () => {
     udp.close();
     // And the TCP port is free again: a new tracker takes it.
     const again = await startTrackerServer({ host: "127.0.0.1", port: t.port, runtime: t.rt, name: "again" });
-    running.push({ rt: t.rt, pid: again, port: t.port });
+    keepTracker({ rt: t.rt, pid: again, port: t.port });
     expect((await trackerAddress(t.rt, again)).port).toBe(t.port);
   });
 

@@ -7,34 +7,14 @@ import { randomBytes } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
-import { Reason, Runtime, type Pid } from "../../src/runtime/index.js";
-import { startTrackerServer, trackerAddress, trackerStats, type TrackerServerOptions } from "../../actors/trackerServer.js";
-import { compactPeers, httpAnnounce, UdpClient, udpAnnouncePacket, udpScrapePacket, type UdpResponse } from "./serverClient.js";
+import { trackerStats } from "../../actors/trackerServer.js";
+import { compactPeers, httpAnnounce, udpAnnouncePacket, udpScrapePacket, type UdpClient, type UdpResponse } from "./serverClient.js";
+import { closeTrackers, tracker, udpClient } from "./serverFixture.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
-interface Tracker {
-  readonly rt: Runtime;
-  readonly pid: Pid;
-  readonly port: number;
-}
-
-const running: Tracker[] = [];
-const clients: UdpClient[] = [];
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  for (const t of running.splice(0)) if (t.rt.isAlive(t.pid)) await t.rt.stop(t.pid, Reason.shutdown());
-});
-
-async function tracker(options: Partial<TrackerServerOptions> = {}): Promise<Tracker> {
-  const rt = new Runtime();
-  const pid = await startTrackerServer({ host: "127.0.0.1", port: 0, runtime: rt, ...options });
-  const t = { rt, pid, port: (await trackerAddress(rt, pid)).port };
-  running.push(t);
-  return t;
-}
+afterEach(closeTrackers);
 
 interface Announce {
   readonly infoHash: Buffer;
@@ -75,8 +55,7 @@ function heapAfterGc(): number {
 describe("tracker_server under a flood of fake announces", () => {
   it("20,000 announces for random info-hashes stop at maxTorrents (default limits); 20,000 more add nothing, heap included", async () => {
     const t = await tracker();
-    const c = await UdpClient.open(t.port);
-    clients.push(c);
+    const c = await udpClient(t.port);
     const connectionId = await c.connect();
     const before = heapAfterGc();
 
@@ -103,8 +82,7 @@ describe("tracker_server under a flood of fake announces", () => {
   it("a skewed flood meets swarmFull and trackerFull; every swarm and the total stay within their limits", async () => {
     const limits = { maxTorrents: 200, maxPeersPerTorrent: 50, maxPeers: 3_000 };
     const t = await tracker({ limits });
-    const c = await UdpClient.open(t.port);
-    clients.push(c);
+    const c = await udpClient(t.port);
     const connectionId = await c.connect();
     const hot = Array.from({ length: 10 }, () => randomBytes(20));
     const cold = Array.from({ length: 390 }, () => randomBytes(20));
@@ -131,8 +109,7 @@ describe("tracker_server under a flood of fake announces", () => {
 
   it("past maxQueuedRequests waiting in the mailbox, datagrams are shed at the door; the tracker answers on", async () => {
     const t = await tracker({ limits: { maxQueuedRequests: 8 } });
-    const c = await UdpClient.open(t.port);
-    clients.push(c);
+    const c = await udpClient(t.port);
     const connectionId = await c.connect();
     // Small enough for the kernel's default receive buffer: every datagram reaches the socket.
     const burst = 100;
