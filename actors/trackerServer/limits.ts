@@ -3,6 +3,7 @@
  * fake announces meets a failure reason, never growth. The defaults size a small public
  * tracker (100,000 peers ~ tens of MB); tests shrink them to watch each one bite.
  */
+import { MAX_SCRAPE_HASHES } from "../../src/protocol/tracker/index.js";
 
 export interface TrackerLimits {
   /** Seconds between a client's announces (the `interval` we hand out). */
@@ -46,7 +47,7 @@ export function defaultLimits(intervalSeconds = DEFAULT_INTERVAL_SECONDS): Track
     maxPeers: 100_000,
     defaultNumwant: 50,
     maxNumwant: 200,
-    maxScrapeHashes: 74,
+    maxScrapeHashes: MAX_SCRAPE_HASHES,
     maxUrlBytes: 8_192,
     maxHeaderBytes: 16_384,
     maxQueryParams: 128,
@@ -73,6 +74,6 @@ export function limitsProblem(limits: TrackerLimits): string | undefined {
   }
   if (limits.defaultNumwant > limits.maxNumwant) return `defaultNumwant (${limits.defaultNumwant}) exceeds maxNumwant (${limits.maxNumwant})`;
   // The UDP scrape reply and request must fit in one datagram.
-  if (limits.maxScrapeHashes > 74) return `maxScrapeHashes must be at most 74 (one UDP datagram), got ${limits.maxScrapeHashes}`;
+  if (limits.maxScrapeHashes > MAX_SCRAPE_HASHES) return `maxScrapeHashes must be at most ${MAX_SCRAPE_HASHES} (one UDP datagram), got ${limits.maxScrapeHashes}`;
   return undefined;
 }
