@@ -6,7 +6,8 @@
  * - Every `rechokeMs` (10 s) each torrent is rechoked (actors/choker/rechoke.ts: regular
  *   slots by rate, one optimistic unchoke kept `optimisticMs`, then rotated), on the
  *   runtime's clock. A peer's interest changing rechokes its torrent at once, so a newly
- *   interested peer never waits a round for a free slot.
+ *   interested peer never waits a round for a free slot. New rates and snubs count at the
+ *   next round (a rate moves with every block; ranking on each report would churn slots).
  * - It monitors every peer that reports: a DOWN removes the peer's row, and if that peer
  *   held a slot its torrent is rechoked at once (the slot is given away now, not in 10 s).
  *   Its memory is one row per live peer and one entry per torrent with live peers.
