@@ -28,6 +28,7 @@ import { startTorrentCtl, type PeerAddress } from "../actors/torrentCtl.js";
 import { TorrentState, names } from "../actors/torrentState.js";
 import type { OutgoingConnection, PeerOptions } from "../actors/peer.js";
 import { corruptingReader, type CorruptSpec } from "../actors/chaos/corruptReader.js";
+import { ReadAhead } from "../actors/io/readAhead.js";
 import { ioSup } from "./ioSup.js";
 import { startPeerPool } from "./peerPool.js";
 import type { Metainfo } from "../src/protocol/types.js";
@@ -59,7 +60,8 @@ export function torrentSup(args: TorrentArgs): SupervisorSpec {
   const ih = args.meta.infoHashHex;
   const state = new TorrentState(args.meta, resolveDataFiles(args.meta, args.location), args.now, args.absentAtStart);
   const io = new TorrentIo(args.meta, ih);
-  const uploads = args.corruptUploads === undefined ? io : corruptingReader(io, args.corruptUploads);
+  const reader = new ReadAhead(args.meta, io);
+  const uploads = args.corruptUploads === undefined ? reader : corruptingReader(reader, args.corruptUploads);
   const outgoing = (addr: PeerAddress): OutgoingConnection => ({
     direction: "outgoing",
     host: addr.host,
