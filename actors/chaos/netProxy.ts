@@ -272,9 +272,11 @@ const slotOf = (link: Link, dir: Dir): FlowSlot => (dir === "up" ? link.up : lin
 const sourceOf = (link: Link, dir: Dir): Side => (dir === "up" ? link.client : link.upstream);
 const destOf = (link: Link, dir: Dir): Side => (dir === "up" ? link.upstream : link.client);
 
-/** On loopback, connect from the dialler's own address so the node sees the real host. */
-function sourceHostFor(remote: string): string | undefined {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(remote) ? remote : undefined;
+const LOOPBACK_V4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/** On loopback (both ends), connect from the dialler's own address so the node sees the real host. */
+function sourceHostFor(remote: string, target: string): string | undefined {
+  return LOOPBACK_V4.test(remote) && LOOPBACK_V4.test(target) ? remote : undefined;
 }
 
 function accept(s: ProxyState, ctx: Ctx, client: Socket): void {
@@ -288,7 +290,7 @@ function accept(s: ProxyState, ctx: Ctx, client: Socket): void {
   }
   const id = s.nextId++;
   ctx.adopt(client);
-  const localAddress = sourceHostFor(remote);
+  const localAddress = sourceHostFor(remote, s.args.targetHost);
   const upstream = ctx.adopt(
     connect({ host: s.args.targetHost, port: s.args.targetPort, allowHalfOpen: true, noDelay: true, ...(localAddress === undefined ? {} : { localAddress }) }),
   );
