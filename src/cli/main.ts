@@ -7,6 +7,7 @@ import { registerDemo } from "./demo.js";
 import { registerGet } from "./get.js";
 import { registerSeed } from "./seed.js";
 import { registerTracker } from "./tracker.js";
+import { registerSwarm } from "./swarm.js";
 
 const program = new Command();
 program
@@ -21,6 +22,7 @@ registerSeed(program);
 registerGet(program);
 registerTracker(program);
 registerDemo(program);
+registerSwarm(program);
 
 try {
   await program.parseAsync(process.argv);
