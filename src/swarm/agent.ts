@@ -17,6 +17,7 @@
  *   restarting (the last good sample stands in).
  */
 import { readFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseMetainfo } from "../protocol/metainfo.js";
 import type { Metainfo } from "../protocol/types.js";
 import { Reason, type Pid, type RuntimeEvent } from "../runtime/index.js";
@@ -37,6 +38,8 @@ export interface Agent {
 
 /** How long one wait for completion lasts before the agent looks whether it was stopped. */
 const AWAIT_SLICE_MS = 2000;
+/** Between asks while the torrent's controller is being restarted. */
+const RETRY_MS = 100;
 
 export async function startAgent(plan: NodePlan, emit: (report: NodeReport) => void): Promise<Agent> {
   const meta = parseMetainfo(await readFile(plan.torrentFile));
@@ -89,7 +92,13 @@ export async function startAgent(plan: NodePlan, emit: (report: NodeReport) => v
   void (async () => {
     while (!stopped) {
       const stats = await torrentCtl.await(node.runtime, ih, "complete", AWAIT_SLICE_MS).catch(() => undefined);
-      if (stats === undefined || stopped) continue;
+      if (stopped) return;
+      if (stats === undefined) {
+        // No controller (restarting) answers at once: wait, or this loop would hold the
+        // event loop in microtasks and starve every actor of the process.
+        await sleep(RETRY_MS);
+        continue;
+      }
       last = sampleOf(stats, auditor);
       emit({ t: "complete", sample: last });
       return;
