@@ -153,8 +153,10 @@ function reportRuntimeEvent(e: RuntimeEvent, emit: (report: NodeReport) => void)
     case "escalated":
       emit({ t: "escalated", cause: e.cause });
       return;
-    case "spawned":
     case "exited":
+      if (e.reason.kind === "killed") emit({ t: "killed", behaviour: e.behaviour });
+      return;
+    case "spawned":
       return;
     default: {
       const never: never = e;

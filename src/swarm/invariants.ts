@@ -73,6 +73,8 @@ export interface MemberFacts {
   readonly banned: readonly string[];
   readonly strikes: readonly { readonly host: string; readonly strikes: number }[];
   readonly peakRssBytes: number;
+  /** Supervisors in its tree that gave up (max restart intensity): a torrent may be dropped. */
+  readonly escalations: number;
 }
 
 export type MemoryScope = { readonly kind: "perNodeProcess" } | { readonly kind: "wholeProcess"; readonly peakRssBytes: number };
@@ -125,7 +127,11 @@ export function judge(name: InvariantName, facts: RunFacts): InvariantVerdict {
 
 function allComplete(f: RunFacts): InvariantVerdict {
   const late = f.members.find((m) => !m.complete);
-  if (late !== undefined) return broken("allComplete", late.label, `${late.label} had ${late.have} of ${f.pieces} pieces when the ${f.timeoutSeconds} s timeout passed`);
+  if (late !== undefined) {
+    const gaveUp = f.members.filter((m) => m.escalations > 0).map((m) => m.label);
+    const why = gaveUp.length === 0 ? "" : ` (supervisors gave up on ${gaveUp.join(", ")}: restart intensity reached)`;
+    return broken("allComplete", late.label, `${late.label} had ${late.have} of ${f.pieces} pieces when the ${f.timeoutSeconds} s timeout passed${why}`);
+  }
   return held("allComplete", `${f.members.length} members had all ${f.pieces} pieces`);
 }
 

@@ -43,6 +43,8 @@ export class MemberLedger {
   readonly restarts = new Map<string, number>();
   readonly restartCauses = new Map<string, number>();
   escalations = 0;
+  /** Actors of its tree that exited `killed`, by behaviour (the runtime's view of the kills). */
+  readonly killedExits = new Map<string, number>();
   peakRssBytes = 0;
   readonly crashes: CrashCheck[] = [];
   /** Kills, resets, stalls recorded by this member's chaos actors, by kind. */
@@ -87,6 +89,10 @@ export class MemberLedger {
     const id = childKind(childId);
     this.restarts.set(id, (this.restarts.get(id) ?? 0) + 1);
     this.restartCauses.set(cause, (this.restartCauses.get(cause) ?? 0) + 1);
+  }
+
+  killed(behaviour: string): void {
+    this.killedExits.set(behaviour, (this.killedExits.get(behaviour) ?? 0) + 1);
   }
 
   chaosEvent(kind: string): void {

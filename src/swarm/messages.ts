@@ -78,6 +78,8 @@ export type NodeReport =
   /** A supervisor restarted a child (runtime event); `cause` is the exit that caused it. */
   | { readonly t: "restarted"; readonly childId: string; readonly cause: string }
   | { readonly t: "escalated"; readonly cause: string }
+  /** An actor of the node's tree exited `killed` (by the chaos monkey, or a brutal shutdown). */
+  | { readonly t: "killed"; readonly behaviour: string }
   | { readonly t: "final"; readonly final: NodeFinal }
   | { readonly t: "failed"; readonly message: string };
 
@@ -179,7 +181,7 @@ function readChaosEvent(value: unknown): ChaosEvent {
 export function readReport(value: unknown): NodeReport {
   const w = "report";
   const o = fields(value, w);
-  const t = oneOf(o, "t", w, ["ready", "progress", "complete", "chaos", "restarted", "escalated", "final", "failed"] as const);
+  const t = oneOf(o, "t", w, ["ready", "progress", "complete", "chaos", "restarted", "escalated", "killed", "final", "failed"] as const);
   switch (t) {
     case "ready":
       return { t, port: int(o, "port", w, 1, 65535), proxyPort: optional(o, "proxyPort", (p) => int(p, "proxyPort", w, 1, 65535)), pid: int(o, "pid", w) };
@@ -192,6 +194,8 @@ export function readReport(value: unknown): NodeReport {
       return { t, childId: str(o, "childId", w, 256), cause: str(o, "cause", w, 64) };
     case "escalated":
       return { t, cause: str(o, "cause", w, 64) };
+    case "killed":
+      return { t, behaviour: str(o, "behaviour", w, 128) };
     case "final":
       return { t, final: readFinal(o.final) };
     case "failed":

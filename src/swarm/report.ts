@@ -4,6 +4,7 @@
  */
 import { formatChaosSpec } from "./chaosSpec.js";
 import type { InvariantVerdict } from "./invariants.js";
+import type { CrashCheck } from "./ledger.js";
 import type { MemberOutcome, SwarmOutcome } from "./run.js";
 
 const MiB = 1024 * 1024;
@@ -21,10 +22,20 @@ export interface PerNodeSummary {
   readonly hashFails: number;
   readonly restarts: number;
   readonly restartsByChild: Readonly<Record<string, number>>;
+  /** Supervisors of its tree that reached their restart intensity. */
+  readonly escalations: number;
+  /** Chaos events on this member, by kind ("kill:io", "netReset", "crashNode", ...). */
+  readonly chaos: Readonly<Record<string, number>>;
+  /** Actors of its tree that exited `killed`, by behaviour (the runtime's own count). */
+  readonly killedExits: Readonly<Record<string, number>>;
   readonly processes: number;
+  /** Each SIGKILL of its process and what its resume file held then. */
+  readonly crashes: readonly CrashCheck[];
   readonly liar: boolean;
   readonly banned: readonly string[];
   readonly bannedBy: readonly string[];
+  /** Smart-ban strikes this member gave, by the member struck. */
+  readonly strikes: Readonly<Record<string, number>>;
   readonly peakRssMb: number;
 }
 
@@ -44,6 +55,7 @@ export interface SwarmSummary {
   readonly pieces: number;
   readonly totalSeconds: number;
   readonly restartsByChild: Readonly<Record<string, number>>;
+  readonly escalations: number;
   readonly chaosEvents: { readonly total: number; readonly byKind: Readonly<Record<string, number>> };
   readonly memory: { readonly scope: string; readonly boundMb: number; readonly peakMb: number };
   readonly invariants: readonly { readonly name: string; readonly held: boolean; readonly evidence: string }[];
@@ -80,10 +92,15 @@ export function summarize(o: SwarmOutcome): SwarmSummary {
       hashFails: c.hashFails,
       restarts: m.ledger.restartTotal,
       restartsByChild: Object.fromEntries(m.ledger.restarts),
+      escalations: m.ledger.escalations,
+      chaos: Object.fromEntries(m.ledger.chaos),
+      killedExits: Object.fromEntries(m.ledger.killedExits),
       processes: m.ledger.incarnations,
+      crashes: m.ledger.crashes,
       liar: m.liar,
       banned: (m.facts.banned ?? []).map((h) => byHost.get(h) ?? h),
       bannedBy: o.members.filter((x) => x.facts.banned.includes(m.member.host)).map((x) => x.member.label),
+      strikes: Object.fromEntries(m.facts.strikes.map((s) => [byHost.get(s.host) ?? s.host, s.strikes])),
       peakRssMb: mb(m.ledger.peakRssBytes),
     };
   });
@@ -107,6 +124,7 @@ export function summarize(o: SwarmOutcome): SwarmSummary {
     pieces: o.meta.pieceCount,
     totalSeconds: Math.round(o.totalSeconds * 100) / 100,
     restartsByChild,
+    escalations: perNode.reduce((n, p) => n + p.escalations, 0),
     chaosEvents: { total: o.eventCount, byKind },
     memory: { scope: o.memory.kind, boundMb: mb(o.memoryBoundBytes), peakMb: mb(peak) },
     invariants: o.verdicts.map((v) => ({ name: v.invariant, held: v.kind === "held", evidence: v.evidence })),
@@ -167,6 +185,8 @@ export function formatReport(s: SwarmSummary): string {
   lines.push("");
   lines.push(`restarts by child: ${list(s.restartsByChild)}`);
   lines.push(`chaos events: ${s.chaosEvents.total} (${list(s.chaosEvents.byKind)}); killed ${s.killed}`);
+  const gaveUp = s.perNode.filter((n) => n.escalations > 0);
+  if (gaveUp.length > 0) lines.push(`supervisors gave up (restart intensity): ${gaveUp.map((n) => `${n.node} ${n.escalations}`).join(", ")}`);
   for (const n of s.perNode.filter((x) => x.liar)) lines.push(`liar ${n.node} banned by ${n.bannedBy.length === 0 ? "nobody" : n.bannedBy.join(", ")}`);
   lines.push(`memory: peak ${s.memory.peakMb.toFixed(0)} MiB RSS ${s.memory.scope === "perNodeProcess" ? "per node process" : "for the whole process"} (bound ${s.memory.boundMb.toFixed(0)} MiB)`);
   lines.push("invariants:");

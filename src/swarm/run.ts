@@ -183,6 +183,9 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
       case "escalated":
         l.ledger.escalations++;
         return;
+      case "killed":
+        l.ledger.killed(r.behaviour);
+        return;
       case "final":
         return; // taken from stop()'s result
       case "failed":
@@ -263,6 +266,7 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
         banned: final?.banned ?? [],
         strikes: final?.strikes ?? [],
         peakRssBytes: l.ledger.peakRssBytes,
+        escalations: l.ledger.escalations,
       },
     });
   }
