@@ -4,8 +4,8 @@
  * none added by hand), so completing proves that its announce was understood and that the
  * peer list it got back was right.
  *
- * The seed is announced to the tracker by the test itself (a plain HTTP GET with the seed's
- * port, event=started, left=0): the per-torrent announcer is not wired into the node yet.
+ * The seed announces itself through its own announcer (the torrent's announce URL is the
+ * tracker, over the transport under test); the test waits until the tracker lists it.
  */
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -20,7 +20,7 @@ import { createTorrent } from "../../src/storage/create.js";
 import { SwarmNode } from "../../src/node.js";
 import { startTrackerServer, trackerAddress, trackerStats } from "../../actors/trackerServer.js";
 import { describeInterop, libtorrentMissing, PYTHON } from "../helpers/interop.js";
-import { bdict, httpAnnounce, httpRequest, scrapePath } from "../tracker/serverClient.js";
+import { bdict, httpRequest, scrapePath } from "../tracker/serverClient.js";
 import type { BencodeDict } from "../../src/protocol/bencode.js";
 
 const LEECH_SCRIPT = fileURLToPath(new URL("../fixtures/lt_tracker_leech.py", import.meta.url));
@@ -87,9 +87,12 @@ describeInterop("libtorrent announces to swarmsup's tracker and downloads from a
         const checked = await node.await(metainfo.infoHashHex, "checked", 20_000);
         expect(checked.have).toBe(metainfo.pieceCount);
 
-        // Until the announcer lands, the test announces the seed (see the file comment).
-        const seedReply = await httpAnnounce(trackerPort, { infoHash: metainfo.infoHash, peerId: node.peerId, port: node.port, left: 0, event: "started" });
-        expect(seedReply.has("failure reason")).toBe(false);
+        // The seed's announcer tells the tracker (bounded wait, polling the tracker's table).
+        for (let i = 0; ; i++) {
+          if ((await trackerStats(rt, tracker)).seeders >= 1) break;
+          if (i >= 400) throw new Error("the seed never reached the tracker");
+          await new Promise((r) => setTimeout(r, 25));
+        }
 
         const report = await runLeecher(torrentFile, saveDir, 60);
         expect(report.trackerErrors, JSON.stringify(report)).toEqual([]);
