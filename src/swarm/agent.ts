@@ -26,6 +26,7 @@ import { torrentCtl, type TorrentStats } from "../../actors/torrentCtl.js";
 import type { DataLocation } from "../storage/dataPath.js";
 import { PieceAuditor } from "./audit.js";
 import { startChaosMonkey } from "../../actors/chaos.js";
+import { startNetProxy } from "../../actors/chaos/netProxy.js";
 import { parseChaosSpec, type ChaosEvent } from "./chaosSpec.js";
 import type { NodeFinal, NodePlan, NodeReport, Sample } from "./messages.js";
 
@@ -59,7 +60,7 @@ export async function startAgent(plan: NodePlan, emit: (report: NodeReport) => v
   const chaosActors: Pid[] = [];
   let proxyPort: number | undefined;
   if (chaos.net !== undefined) {
-    const proxy = await netProxyStarter()(node.runtime, {
+    const proxy = await startNetProxy(node.runtime, {
       node: plan.label,
       listenHost: plan.host,
       listenPort: plan.proxyPort,
@@ -70,6 +71,7 @@ export async function startAgent(plan: NodePlan, emit: (report: NodeReport) => v
       record,
     });
     proxyPort = proxy.port;
+    chaosActors.push(proxy.pid);
   }
   const location: DataLocation = plan.role === "seed" ? { kind: "dataPath", path: plan.data } : { kind: "downloadDir", dir: plan.data };
   await node.addTorrent({ meta, location, ...(proxyPort === undefined ? {} : { announcePort: proxyPort }) });
@@ -78,9 +80,17 @@ export async function startAgent(plan: NodePlan, emit: (report: NodeReport) => v
 
   let last: Sample | undefined;
   let stopped = false;
+  // Samples are reported in the order their stats were taken: a reply that was overtaken by
+  // a newer one (the completion's) is dropped, so counters never appear to go back (the
+  // parent reads a smaller counter as a restarted torrent).
+  let taken = 0;
+  let reported = 0;
   const sampleNow = async (): Promise<Sample | undefined> => {
+    const seq = ++taken;
     const stats = await node.stats(ih).catch(() => undefined); // restarting under its supervisor: next tick
-    if (stats !== undefined) last = sampleOf(stats, auditor);
+    if (stats === undefined || seq <= reported) return undefined;
+    reported = seq;
+    last = sampleOf(stats, auditor);
     return last;
   };
   const ticker = setInterval(() => {
@@ -99,6 +109,7 @@ export async function startAgent(plan: NodePlan, emit: (report: NodeReport) => v
         await sleep(RETRY_MS);
         continue;
       }
+      reported = ++taken;
       last = sampleOf(stats, auditor);
       emit({ t: "complete", sample: last });
       return;
@@ -165,7 +176,3 @@ function reportRuntimeEvent(e: RuntimeEvent, emit: (report: NodeReport) => void)
   }
 }
 
-// TODO(netProxy): the chaos helper's actors/chaos/netProxy.ts has not landed yet.
-function netProxyStarter(): (runtime: unknown, args: unknown) => Promise<{ port: number }> {
-  return () => Promise.reject(new Error("net chaos: the proxy (actors/chaos/netProxy.ts) is not built yet"));
-}
