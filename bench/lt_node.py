@@ -3,6 +3,8 @@
 
   lt_node.py seed  --torrent T --data-dir D [--port P] [--profile default|high_performance_seed]
   lt_node.py leech --torrent T --data-dir D --peer 127.0.0.1:P [--profile ...] [--timeout S]
+  either role: [--tracker URL] announces there too (a leecher then needs no --peer), and
+  leech [--stay] keeps serving after FINISHED until SIGTERM (bench:fanout's swarm)
 
 The session sees only loopback: it listens on 127.0.0.1, DHT, LSD, UPnP and NAT-PMP are
 off, uTP is off (the swarmsup side speaks TCP only), and the one peer it talks to is given
@@ -78,9 +80,11 @@ def main():
     ap.add_argument('--peer', type=loopback_peer, help='leech: the seed to connect to (127.x.y.z:port)')
     ap.add_argument('--profile', choices=sorted(PROFILES), default='default')
     ap.add_argument('--timeout', type=float, default=600.0, help='leech: give up after this many seconds')
+    ap.add_argument('--tracker', help='announce to this tracker URL (loopback) as well')
+    ap.add_argument('--stay', action='store_true', help='leech: after FINISHED, serve until SIGTERM')
     args = ap.parse_args()
-    if args.role == 'leech' and args.peer is None:
-        ap.error('leech needs --peer')
+    if args.role == 'leech' and args.peer is None and args.tracker is None:
+        ap.error('leech needs --peer or --tracker')
 
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
@@ -90,6 +94,8 @@ def main():
     params = lt.add_torrent_params()
     params.ti = lt.torrent_info(args.torrent)
     params.save_path = args.data_dir
+    if args.tracker is not None:
+        params.trackers = [args.tracker]
     handle = ses.add_torrent(params)
 
     errors = []
@@ -112,14 +118,18 @@ def main():
                 say('READY', ses.listen_port())
             continue
         if finished or status.is_finished:
+            if not announced:
+                announced = True
+                say('FINISHED')
             finished = True
-            say('FINISHED')
+            if args.stay:
+                continue
             break
         if time.time() > deadline:
             errors.append(f'timeout after {args.timeout} s')
             break
         # Dial again while unconnected: the first attempt can land while the torrent is still checking.
-        if status.num_peers == 0 and time.time() - last_dial > 1.0:
+        if args.peer is not None and status.num_peers == 0 and time.time() - last_dial > 1.0:
             handle.connect_peer(args.peer)
             last_dial = time.time()
 

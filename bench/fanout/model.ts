@@ -1,0 +1,119 @@
+/**
+ * bench:fanout's figures, pure: per client and N the all-done time T, p50/p99 node finish,
+ * aggregate MiB/s (N x size / T), CPU-s per GiB delivered (N x size), the seed's upload share,
+ * and efficiency = T_opt / T with T_opt = t + t*log2(N)/R (t: the measured pair transfer,
+ * R: piece count) — the ideal pipelined fan-out, as in eBay's BitTornado study (0.24 at N = 16).
+ */
+import { sig3 } from "../actors/stats.js";
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+export type FanoutRun =
+  | { readonly kind: "measured"; readonly finishSec: readonly number[]; readonly cpuSec: number; readonly seedUploadShare: number; readonly peakRssMiB: number; readonly cpuNote: string }
+  | { readonly kind: "failed"; readonly reason: string };
+
+export interface FanoutRow {
+  readonly client: "swarmsup" | "libtorrent";
+  readonly nodes: number;
+  readonly run: FanoutRun;
+  readonly allDoneSec: number;
+  readonly p50Sec: number;
+  readonly p99Sec: number;
+  readonly aggregateMiBps: number;
+  readonly cpuSecPerGiB: number;
+  readonly seedUploadShare: number;
+  readonly optimalSec: number;
+  readonly efficiency: number;
+}
+
+/** Nearest-rank percentile; NaN for no samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
+export function optimalSec(pairSec: number, nodes: number, pieces: number): number {
+  return pairSec + (pairSec * Math.log2(nodes)) / pieces;
+}
+
+export function fanoutRow(client: FanoutRow["client"], nodes: number, run: FanoutRun, bytes: number, pieces: number, pairSec: number): FanoutRow {
+  const opt = optimalSec(pairSec, nodes, pieces);
+  if (run.kind === "failed") {
+    return { client, nodes, run, allDoneSec: Number.NaN, p50Sec: Number.NaN, p99Sec: Number.NaN, aggregateMiBps: Number.NaN, cpuSecPerGiB: Number.NaN, seedUploadShare: Number.NaN, optimalSec: opt, efficiency: Number.NaN };
+  }
+  const allDone = Math.max(...run.finishSec);
+  const delivered = nodes * bytes;
+  return {
+    client,
+    nodes,
+    run,
+    allDoneSec: allDone,
+    p50Sec: percentile(run.finishSec, 50),
+    p99Sec: percentile(run.finishSec, 99),
+    aggregateMiBps: delivered / MiB / allDone,
+    cpuSecPerGiB: run.cpuSec / (delivered / GiB),
+    seedUploadShare: run.seedUploadShare,
+    optimalSec: opt,
+    efficiency: opt / allDone,
+  };
+}
+
+const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
+
+export function formatRows(rows: readonly FanoutRow[]): string {
+  const out = [
+    "| client | N | all done T (s) | p50 / p99 node (s) | aggregate MiB/s | CPU-s/GiB delivered | seed upload share | T_opt (s) | efficiency T_opt/T | peak RSS/process (MiB) |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const rss = r.run.kind === "measured" ? fmt(r.run.peakRssMiB, 0) : `FAILED: ${r.run.reason}`;
+    out.push(`| ${r.client} | ${r.nodes} | ${fmt(r.allDoneSec, 2)} | ${fmt(r.p50Sec, 2)} / ${fmt(r.p99Sec, 2)} | ${fmt(r.aggregateMiBps)} | ${fmt(r.cpuSecPerGiB, 2)} | ${fmt(r.seedUploadShare * 100)}% | ${fmt(r.optimalSec, 2)} | ${fmt(r.efficiency, 3)} | ${rss} |`);
+  }
+  return out.join("\n");
+}
+
+export interface FanoutCheck {
+  readonly name: string;
+  readonly target: string;
+  readonly value: number;
+  readonly pass: boolean;
+}
+
+/** Targets: all-done at the largest N <= 0.8x libtorrent's; fewer CPU-s/GiB than libtorrent at every N. */
+export function checkFanout(rows: readonly FanoutRow[], nodeCounts: readonly number[]): FanoutCheck[] {
+  const find = (client: FanoutRow["client"], n: number): FanoutRow | undefined => rows.find((r) => r.client === client && r.nodes === n);
+  const checks: FanoutCheck[] = [];
+  const largest = Math.max(...nodeCounts);
+  const own = find("swarmsup", largest);
+  const ref = find("libtorrent", largest);
+  const ratio = own !== undefined && ref !== undefined ? own.allDoneSec / ref.allDoneSec : Number.NaN;
+  checks.push({ name: `all-done time at N=${largest}, swarmsup / libtorrent`, target: "<= 0.8", value: ratio, pass: ratio <= 0.8 });
+  for (const n of nodeCounts) {
+    const a = find("swarmsup", n)?.cpuSecPerGiB ?? Number.NaN;
+    const b = find("libtorrent", n)?.cpuSecPerGiB ?? Number.NaN;
+    checks.push({ name: `CPU-s/GiB at N=${n}, swarmsup / libtorrent`, target: "< 1", value: a / b, pass: a < b });
+  }
+  return checks;
+}
+
+export function formatChecks(checks: readonly FanoutCheck[]): string {
+  return checks.map((c) => `${c.pass ? "PASS" : "FAIL"}  ${c.name}: ${fmt(c.value, 2)} (target ${c.target})`).join("\n");
+}
+
+export function jsonRow(r: FanoutRow): Record<string, unknown> {
+  return {
+    client: r.client,
+    nodes: r.nodes,
+    ...(r.run.kind === "failed" ? { failed: r.run.reason } : { peakRssMiB: sig3(r.run.peakRssMiB), cpuSec: sig3(r.run.cpuSec), finishSec: r.run.finishSec.map(sig3) }),
+    allDoneSec: sig3(r.allDoneSec),
+    p50Sec: sig3(r.p50Sec),
+    p99Sec: sig3(r.p99Sec),
+    aggregateMiBps: sig3(r.aggregateMiBps),
+    cpuSecPerGiB: sig3(r.cpuSecPerGiB),
+    seedUploadShare: sig3(r.seedUploadShare),
+    optimalSec: sig3(r.optimalSec),
+    efficiency: sig3(r.efficiency),
+  };
+}
