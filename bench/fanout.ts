@@ -8,10 +8,10 @@
  * upload share, efficiency = T_opt / T (bench/fanout/model.ts). Targets printed PASS/FAIL;
  * the last line is one JSON object.
  *
- *   npm run bench:fanout [-- --nodes 4,8,16] [--size-mb 128 | --sizes 64,128] [--piece-kib 1024]
+ *   npm run bench:fanout [-- --nodes 4,8,16] [--size-mb 256 | --sizes 64,256] [--piece-kib 1024]
  *
- * Default 128 MiB, not 256: on this 2-core shared machine 16 x 256 MiB per client (8 GiB
- * moved across both clients at N = 16 alone) would take the run past its 5-minute budget.
+ * One run per (client, N), no rounds: 256 MiB x (4+8+16) per client already takes ~2 minutes
+ * on this 2-core machine.
  */
 import { execFileSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
@@ -41,7 +41,7 @@ function positiveList(flag: string, text: string): number[] {
 
 function options(): { nodes: number[]; sizesMiB: number[]; pieceKiB: number } {
   const { values } = parseArgs({
-    options: { nodes: { type: "string", default: "4,8,16" }, "size-mb": { type: "string", default: "128" }, sizes: { type: "string" }, "piece-kib": { type: "string", default: "1024" } },
+    options: { nodes: { type: "string", default: "4,8,16" }, "size-mb": { type: "string", default: "256" }, sizes: { type: "string" }, "piece-kib": { type: "string", default: "1024" } },
     strict: true,
   });
   const sizes = (values.sizes ?? values["size-mb"]).split(",").map(Number);
