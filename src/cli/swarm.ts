@@ -17,6 +17,7 @@ import { failureLine, formatReport, summarize } from "../swarm/report.js";
 import { runSwarm } from "../swarm/run.js";
 import { jobFailed, usageError } from "./errors.js";
 import { startProgress } from "./progress.js";
+import { waitForSignal } from "./signals.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -51,7 +52,9 @@ export function registerSwarm(program: Command): void {
       const progress = startProgress({ label: "swarming", json: cli.json });
       let outcome;
       try {
-        outcome = await runSwarm(cli.config, { fleet, onProgress: (done, total) => progress.update(done, total) });
+        // A first Ctrl-C stops the members and removes the run's files; a second one kills.
+        const interrupted = waitForSignal().then((signal) => String(signal));
+        outcome = await runSwarm(cli.config, { fleet, interrupted, onProgress: (done, total) => progress.update(done, total) });
       } finally {
         progress.stop();
       }

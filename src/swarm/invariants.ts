@@ -84,6 +84,8 @@ export interface RunFacts {
   readonly pieces: number;
   readonly payloadBytes: number;
   readonly timeoutSeconds: number;
+  /** The signal that interrupted the run before every node completed, if one did. */
+  readonly interruptedBy?: string;
   readonly audit: boolean;
   /** Hosts of the members that lie. */
   readonly liars: readonly string[];
@@ -130,7 +132,8 @@ function allComplete(f: RunFacts): InvariantVerdict {
   if (late !== undefined) {
     const gaveUp = f.members.filter((m) => m.escalations > 0).map((m) => m.label);
     const why = gaveUp.length === 0 ? "" : ` (supervisors gave up on ${gaveUp.join(", ")}: restart intensity reached)`;
-    return broken("allComplete", late.label, `${late.label} had ${late.have} of ${f.pieces} pieces when the ${f.timeoutSeconds} s timeout passed${why}`);
+    const when = f.interruptedBy === undefined ? `the ${f.timeoutSeconds} s timeout passed` : `the run was interrupted by ${f.interruptedBy}`;
+    return broken("allComplete", late.label, `${late.label} had ${late.have} of ${f.pieces} pieces when ${when}${why}`);
   }
   return held("allComplete", `${f.members.length} members had all ${f.pieces} pieces`);
 }

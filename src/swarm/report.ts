@@ -134,6 +134,7 @@ export function summarize(o: SwarmOutcome): SwarmSummary {
 
 /** The first thing that makes the run fail, as one line for stderr; undefined if it passed. */
 export function failureLine(o: SwarmOutcome): string | undefined {
+  if (o.interruptedBy !== undefined) return `interrupted by ${o.interruptedBy} after ${o.seconds.toFixed(1)} s; the run's files are removed`;
   const brokenOne = o.verdicts.find((v): v is Extract<InvariantVerdict, { kind: "broken" }> => v.kind === "broken");
   if (brokenOne !== undefined) return `invariant ${brokenOne.invariant} broken: ${brokenOne.evidence}`;
   const failure = o.failures[0];

@@ -80,6 +80,7 @@ export interface SwarmOutcome {
   readonly verdicts: readonly InvariantVerdict[];
   /** Things that went wrong outside the invariants (a member that failed or would not stop). */
   readonly failures: readonly string[];
+  readonly interruptedBy: string | undefined;
   readonly memory: MemoryScope;
   readonly memoryBoundBytes: number;
 }
@@ -88,6 +89,8 @@ export interface RunDeps {
   readonly fleet: Fleet;
   /** done and total bytes over the nodes, as reports arrive. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Settles when the user interrupts (SIGINT/SIGTERM): the run stops its members, cleans up and fails. */
+  readonly interrupted?: Promise<string>;
 }
 
 interface Live {
@@ -147,6 +150,7 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
   const events: RecordedEvent[] = [];
   let eventCount = 0;
   const failures: string[] = [];
+  let interruptedBy: string | undefined;
   const record = (event: ChaosEvent): void => {
     eventCount++;
     if (events.length < KEPT_EVENTS) events.push({ atMs: since(), event });
@@ -209,6 +213,11 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
   let seconds = 0;
   try {
     await start(seedMember, seedMember.plan);
+    void deps.interrupted?.then((signal) => {
+      interruptedBy = signal;
+      failures.push(`interrupted by ${signal}`);
+      wake();
+    });
     await until(() => seedMember.completeNow || failures.length > 0, config.timeoutSeconds * 1000, (w) => (wake = w));
     if (!seedMember.completeNow) throw new Error(failures[0] ?? `the seed did not finish its check within ${config.timeoutSeconds} s`);
     t0 = Date.now();
@@ -277,6 +286,7 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
     pieces: meta.pieceCount,
     payloadBytes: meta.length,
     timeoutSeconds: config.timeoutSeconds,
+    ...(interruptedBy === undefined ? {} : { interruptedBy }),
     audit: config.audit,
     liars: outcomes.filter((o) => o.liar).map((o) => o.member.host),
     banAfter: BAN_AFTER,
@@ -295,6 +305,7 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
     eventCount,
     verdicts,
     failures,
+    interruptedBy,
     memory,
     memoryBoundBytes,
   };

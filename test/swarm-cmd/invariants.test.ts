@@ -72,6 +72,7 @@ describe("swarm invariants", () => {
     expect(v).toMatchObject({ kind: "broken", node: "node2" });
     expect(v.evidence).toContain("40 of 64 pieces");
     expect(v.evidence).toContain("gave up on node2");
+    expect(withNode2("allComplete", { complete: false }, { interruptedBy: "SIGINT" }).evidence).toContain("interrupted by SIGINT");
   });
 
   it("integrity breaks on a mismatching or unreadable file", () => {
