@@ -153,6 +153,12 @@ export const pieceMgrBehaviour = defineServer<MgrState, PieceMgrArgs, Call, Cast
     switch (req.t) {
       case "pick": {
         if (!s.peers.has(req.peer)) return reply([], s);
+        // Until the start-up check has said what is on disk, any block handed out may be of a
+        // piece we already have (invariant 5): the peer waits, starved, and resync wakes it.
+        if (!s.ts.checked) {
+          s.starved.add(req.peer);
+          return reply([], s);
+        }
         const blocks = s.picker.pick(req.peer, req.max);
         if (blocks.length < req.max) s.starved.add(req.peer);
         else s.starved.delete(req.peer);
@@ -290,6 +296,7 @@ function onPieceWritten(s: MgrState, piece: number, bytes: number, ctx: Ctx): vo
 
 /** Take up pieces the check found, and announce them to the peers already connected. */
 function resync(s: MgrState, ctx: Ctx): void {
+  wakeStarved(s, ctx); // peers that asked during the check
   const found: number[] = [];
   for (const i of s.ts.have.indices()) {
     if (s.picker.hasPiece(i)) continue;

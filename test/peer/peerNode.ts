@@ -73,6 +73,7 @@ export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
   const meta = opts.meta;
   const ih = meta.infoHashHex;
   const state = new TorrentState(meta, [], rt.clock.now());
+  state.checked = true; // this fixture has no controller: its have-set is established here
   const seed = opts.seedData;
   if (seed !== undefined) for (let i = 0; i < meta.pieceCount; i++) state.have.set(i);
 

@@ -53,6 +53,7 @@ async function setup(data: Buffer, maxPiecesInFlight?: number) {
   const meta = torrentOf(data);
   ih = meta.infoHashHex;
   const state = new TorrentState(meta, ["/nonexistent"], 0);
+  state.checked = true; // as after the controller's start-up check
   const writer = new HeldWriter();
   const ctlSeen: unknown[] = [];
   rt.spawn((msg) => void ctlSeen.push(msg), { name: names.torrentCtl(ih) });
@@ -184,6 +185,27 @@ describe("piece manager", () => {
     await settle(rt.scheduler);
     expect(state.have.count).toBe(1);
     expect(a.notices.filter((n) => n.type === "moreBlocks")).toHaveLength(1);
+    rt.exit(mgr, Reason.kill);
+  });
+
+  it("hands out no block before the start-up check, then wakes the peers that asked", async () => {
+    const data = randomBytes(PIECE * 2);
+    const { rt, state, mgr } = await setup(data);
+    state.checked = false;
+    const a = probe(rt, "127.0.0.2:1");
+    await a.run((ctx) => {
+      pieceMgr.peerJoined(ctx, mgr, a.addr);
+      pieceMgr.peerPieces(ctx, mgr, a.addr, Bitfield.full(2));
+    });
+    expect(await a.run((ctx) => pieceMgr.pick(ctx, mgr, a.addr, 10))).toEqual([]);
+    state.have.set(0); // the check found piece 0 on disk
+    state.checked = true;
+    rt.cast(mgr, { t: "resync" });
+    await settle(rt.scheduler);
+    expect(a.notices.filter((n) => n.type === "moreBlocks")).toHaveLength(1);
+    const next = await a.run((ctx) => pieceMgr.pick(ctx, mgr, a.addr, 10));
+    expect(next.length).toBeGreaterThan(0);
+    expect(next.every((r) => r.piece === 1)).toBe(true);
     rt.exit(mgr, Reason.kill);
   });
 });
