@@ -6,9 +6,9 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { createInterface } from "node:readline";
 import type { Command } from "../pair/peers.js";
 import { readProc, type ProcReading } from "../pair/procfs.js";
+import { watchLines } from "../lineWatch.js";
 
 const live = new Set<ChildProcess>();
 /** A child talks a few lines (READY, FINISHED, RESULT); more than this is noise we drop. */
@@ -51,35 +51,7 @@ export function startChild(command: Command, logFile: string): Child {
       resolve(exitCode);
     }),
   );
-  const lines: string[] = [];
-  const listeners = new Set<(line: string) => void>();
-  const reader = createInterface({ input: child.stdout });
-  reader.on("line", (line) => {
-    if (lines.length < MAX_LINES) lines.push(line);
-    for (const listener of listeners) listener(line);
-  });
-  const closed = new Promise<void>((resolve) => reader.once("close", resolve));
-
-  function waitFor<T>(pick: (line: string) => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    for (const line of lines) {
-      const value = pick(line);
-      if (value !== undefined) return Promise.resolve(value);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const finish = (outcome: () => void): void => {
-        clearTimeout(timer);
-        listeners.delete(onLine);
-        outcome();
-      };
-      const onLine = (line: string): void => {
-        const value = pick(line);
-        if (value !== undefined) finish(() => resolve(value));
-      };
-      const timer = setTimeout(() => finish(() => reject(new Error(`${what}: nothing after ${timeoutMs / 1000} s (log: ${logFile})`))), timeoutMs);
-      listeners.add(onLine);
-      void Promise.all([exited, closed]).then(([code]) => finish(() => reject(new Error(`${what}: exited (code ${code}) first (log: ${logFile})`))));
-    });
-  }
+  const { lines, closed, waitFor } = watchLines(child.stdout, exited, logFile, MAX_LINES);
 
   async function stop(): Promise<ProcReading> {
     const reading = readProc(groupPid);

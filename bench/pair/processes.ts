@@ -8,9 +8,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
 import type { Command } from "./peers.js";
 import { readProc, sampleProc, type ProcReading } from "./procfs.js";
+import { watchLines } from "../lineWatch.js";
 
 const TIME_BIN = "/usr/bin/time";
 export const MEASURED_BY = existsSync(TIME_BIN) ? "/usr/bin/time" : "/proc polling (50 ms)";
@@ -61,38 +61,7 @@ function start(command: Command, logFile: string): Watched {
       resolve(code ?? -1);
     });
   });
-  const lines: string[] = [];
-  const listeners = new Set<(line: string) => void>();
-  const reader = createInterface({ input: child.stdout });
-  reader.on("line", (line) => {
-    lines.push(line);
-    for (const listener of listeners) listener(line);
-  });
-  const stdoutClosed = new Promise<void>((resolve) => reader.once("close", resolve));
-
-  function waitFor<T>(pick: (line: string) => T | undefined, timeoutMs: number, what: string): Promise<T> {
-    for (const line of lines) {
-      const value = pick(line);
-      if (value !== undefined) return Promise.resolve(value);
-    }
-    return new Promise<T>((resolve, reject) => {
-      const finish = (outcome: () => void): void => {
-        clearTimeout(timer);
-        listeners.delete(onLine);
-        outcome();
-      };
-      const onLine = (line: string): void => {
-        const value = pick(line);
-        if (value !== undefined) finish(() => resolve(value));
-      };
-      const timer = setTimeout(() => finish(() => reject(new Error(`${what}: nothing after ${timeoutMs / 1000} s (log: ${logFile})`))), timeoutMs);
-      listeners.add(onLine);
-      // Wait for stdout's end too: its last lines may arrive after the exit event.
-      void Promise.all([exited, stdoutClosed]).then(([code]) => {
-        finish(() => reject(new Error(`${what}: the process exited (code ${code}) first (log: ${logFile})`)));
-      });
-    });
-  }
+  const { waitFor } = watchLines(child.stdout, exited, logFile);
   const kill = (): void => {
     if (!done) signalGroup(pid, "SIGKILL");
   };
