@@ -275,7 +275,7 @@ function onPieceHashed(s: MgrState, piece: number, digest: Buffer, data: Buffer,
     s.ts.counters.hashFails++;
     rememberSuspects(s, piece, data, s.picker.pieceFailed(piece));
     log.warn({ infoHash: s.ts.infoHashHex, piece }, "piece failed its hash; fetching it again");
-    wakeAll(s, ctx);
+    wakeOthers(s, undefined, ctx);
     return;
   }
   judgeSuspects(s, piece, data, ctx);
@@ -353,7 +353,8 @@ function forgetPeer(s: MgrState, peer: PeerKey, ctx: Ctx): void {
   if (s.picker.peerGone(peer) > 0) wakeOthers(s, peer, ctx);
 }
 
-function wakeOthers(s: MgrState, except: PeerKey, ctx: Ctx): void {
+/** Blocks were freed: every peer but `except` (undefined: all of them) may take them. */
+function wakeOthers(s: MgrState, except: PeerKey | undefined, ctx: Ctx): void {
   for (const [key, rec] of s.peers) if (key !== except) ctx.send(rec.pid, notice({ type: "moreBlocks" }));
 }
 
@@ -367,9 +368,6 @@ function wakeStarved(s: MgrState, ctx: Ctx): void {
   s.starved.clear();
 }
 
-function wakeAll(s: MgrState, ctx: Ctx): void {
-  for (const rec of s.peers.values()) ctx.send(rec.pid, notice({ type: "moreBlocks" }));
-}
 
 function cancelAt(s: MgrState, peers: readonly PeerKey[], index: number, begin: number, length: number, ctx: Ctx): void {
   for (const p of peers) {

@@ -111,13 +111,15 @@ interface CtlState {
 
 const keyOf = (a: PeerAddress): string => `${a.host}:${a.port}`;
 
+const newDial = (addr: PeerAddress): Dial => ({ addr, attempts: 0, pid: undefined, dialing: false, retryAt: 0 });
+
 export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, Cast, Info>({
   name: "torrent_ctl",
 
   init(args) {
     const machine = createActor(torrentMachine).start();
     const s: CtlState = { ts: args.state, args, machine, dials: new Map(), byPid: new Map(), waiting: [], checkedBytes: 0, startup: undefined, dialing: 0 };
-    for (const addr of args.peers ?? []) s.dials.set(keyOf(addr), { addr, attempts: 0, pid: undefined, dialing: false, retryAt: 0 });
+    for (const addr of args.peers ?? []) s.dials.set(keyOf(addr), newDial(addr));
     return ok(s, { continue: "check" });
   },
 
@@ -165,7 +167,7 @@ export const torrentCtlBehaviour = defineServer<CtlState, TorrentCtlArgs, Call, 
         for (const addr of msg.peers) {
           const key = keyOf(addr);
           if (s.dials.has(key)) continue;
-          s.dials.set(key, { addr, attempts: 0, pid: undefined, dialing: false, retryAt: 0 });
+          s.dials.set(key, newDial(addr));
           if (phaseOf(s.machine.getSnapshot()) === "leeching") dial(s, key, ctx);
         }
         break;

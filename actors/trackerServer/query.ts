@@ -1,7 +1,7 @@
 /**
  * An HTTP request target split into its path and its query parameters, values as raw bytes
  * (an info_hash is 20 arbitrary bytes, percent-encoded byte by byte: a UTF-8 decoder such as
- * URLSearchParams would mangle it). Total over its input: any string gives a typed outcome,
+ * URLSearchParams would mangle it). Total over its input: every string gives a typed outcome,
  * the work is linear in its length and the parameters kept are capped.
  */
 

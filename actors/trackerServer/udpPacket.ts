@@ -1,7 +1,7 @@
 /**
  * BEP 15 (UDP tracker) requests as the tracker reads them, and its replies. The packet codec
  * is src/protocol/tracker (decodeUdpRequest, encode*Reply); this file adds the server's
- * policy on top. Total over its input: any datagram gives a verdict, never a throw.
+ * policy on top. Total over its input: every datagram gives a verdict, never a throw.
  *
  * - Dropped unanswered: a datagram too short to hold a transaction id, and a connect that
  *   is malformed (no protocol magic): it is not a tracker client, and an answer would feed

@@ -29,7 +29,7 @@ export function registerGet(program: Command): void {
     .description("download a torrent into a directory")
     .argument("<torrent>", "a .torrent file (magnet links need BEP 9 metadata exchange: not built yet)")
     .requiredOption("-o, --output <dir>", "download directory: files land in DIR/<name>")
-    .option("--port <port>", "port to listen on for incoming peers (0: any free port)", "0")
+    .option("--port <port>", "port to listen on for incoming peers (0 picks a free port)", "0")
     .option("--host <host>", "address to bind (listening and outgoing connections)", "127.0.0.1")
     .option("--peer <host:port>", "a peer to connect to (repeatable)", collect, [])
     .option("--seed-after", "keep seeding after the download completes, until SIGINT/SIGTERM")

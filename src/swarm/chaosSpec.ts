@@ -2,7 +2,7 @@
  * The `--chaos` grammar of `swarmsup swarm`: what faults to inject, as one line of text.
  *
  * Guarantees:
- * - parseChaosSpec is total and strict: any string either gives a ChaosSpec whose every value
+ * - parseChaosSpec is total and strict: every string either gives a ChaosSpec whose every value
  *   is in range, or throws ChaosSpecError naming the clause and why (an unknown clause, a bad
  *   number, a value out of range, a duplicate, a dependency missing). Nothing else is thrown.
  *   Input is bounded (MAX_CHAOS_SPEC_LENGTH) and parsed without recursion.

@@ -1,6 +1,6 @@
 /**
  * BEP 15 packets. Encoders take validated requests (a bad request of ours is a programming
- * error and throws RangeError). `decodeUdpReply` never throws: any datagram becomes a
+ * error and throws RangeError). `decodeUdpReply` never throws: every datagram becomes a
  * verdict, and one that is not an answer to the transaction we wait for is `stray` (the
  * caller keeps waiting), so a forged or late packet cannot end a transaction.
  *
