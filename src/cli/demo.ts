@@ -115,6 +115,8 @@ function describeEvent(rt: Runtime, event: RuntimeEvent): string | undefined {
       return `event  exited     ${event.behaviour} ${event.pid.toString()}: ${formatReason(event.reason)}`;
     case "restarted":
       return `event  restarted  ${event.childId} -> ${event.pid?.toString() ?? "ignore"}  (restart ${event.restarts}, by ${who(event.supervisor)})`;
+    case "restartFailed":
+      return `event  restart failed  ${event.childId}: ${formatReason(event.reason)}  (restart ${event.restarts}, by ${who(event.supervisor)}; a retry is queued)`;
     case "escalated":
       return `event  escalated  ${who(event.supervisor)} ${event.supervisor.toString()}: ${event.cause} (${event.restarts} restarts within its period); it exits shutdown and its parent decides`;
   }

@@ -16,6 +16,19 @@ export type RuntimeEvent =
       readonly reason: ExitReason;
     }
   | {
+      /**
+       * A restart's start failed (OTP's start_error; e.g. the new child was killed during its
+       * init). A retry is queued; its success is a "restarted" event, so one exit followed by
+       * k failed attempts shows as k restartFailed and one restarted.
+       */
+      readonly type: "restartFailed";
+      readonly supervisor: Pid;
+      readonly childId: string;
+      readonly restarts: number;
+      /** Why the start failed. */
+      readonly reason: ExitReason;
+    }
+  | {
       readonly type: "escalated";
       readonly supervisor: Pid;
       /** Why the supervisor gives up and exits shutdown, handing the decision to its parent. */

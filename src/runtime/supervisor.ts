@@ -225,6 +225,7 @@ async function startAgain(sup: Proc, state: SupervisorState, child: Child, cause
       return true;
     case "failed":
       reportStartError(sup, state, child, outcome.reason);
+      emitRestartFailed(sup, child, outcome.reason);
       child.restarting = true;
       if (state.dynamic) state.retrying.add(child);
       sup.post(new RetryRestart(child));
@@ -282,6 +283,11 @@ function escalate(sup: Proc, state: SupervisorState, cause: "reached_max_restart
 function emitRestarted(sup: Proc, child: Child, pid: Pid | undefined, reason: ExitReason): void {
   const events = sup.rt.events;
   if (events.active) events.emit({ type: "restarted", supervisor: sup.pid, childId: child.spec.id, pid, restarts: child.restarts, reason });
+}
+
+function emitRestartFailed(sup: Proc, child: Child, reason: ExitReason): void {
+  const events = sup.rt.events;
+  if (events.active) events.emit({ type: "restartFailed", supervisor: sup.pid, childId: child.spec.id, restarts: child.restarts, reason });
 }
 
 /** @internal */

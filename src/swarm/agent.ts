@@ -161,6 +161,9 @@ function reportRuntimeEvent(e: RuntimeEvent, emit: (report: NodeReport) => void)
     case "restarted":
       emit({ t: "restarted", childId: e.childId, cause: e.reason.kind });
       return;
+    case "restartFailed":
+      emit({ t: "restartFailed", childId: e.childId });
+      return;
     case "escalated":
       emit({ t: "escalated", cause: e.cause });
       return;

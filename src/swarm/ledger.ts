@@ -6,7 +6,7 @@
  * What it keeps, bounded: the last sample; the highest `have` seen outside the start-up
  * check and every drop below it (the first 16: pieces lost); verified bytes fetched summed
  * over torrent incarnations; audit counts summed over processes; restarts per child id and
- * their causes; escalations; the first time the member was complete; peak RSS.
+ * their causes; failed restart attempts; escalations; the first time the member was complete; peak RSS.
  */
 import type { NodeFinal, Sample } from "./messages.js";
 import type { Member } from "./topology.js";
@@ -42,6 +42,8 @@ export class MemberLedger {
   dropCount = 0;
   readonly restarts = new Map<string, number>();
   readonly restartCauses = new Map<string, number>();
+  /** Restart attempts whose start failed (a retry followed), per child kind. */
+  readonly failedRestarts = new Map<string, number>();
   escalations = 0;
   /** Actors of its tree that exited `killed`, by behaviour (the runtime's view of the kills). */
   readonly killedExits = new Map<string, number>();
@@ -89,6 +91,11 @@ export class MemberLedger {
     const id = childKind(childId);
     this.restarts.set(id, (this.restarts.get(id) ?? 0) + 1);
     this.restartCauses.set(cause, (this.restartCauses.get(cause) ?? 0) + 1);
+  }
+
+  restartFailed(childId: string): void {
+    const id = childKind(childId);
+    this.failedRestarts.set(id, (this.failedRestarts.get(id) ?? 0) + 1);
   }
 
   killed(behaviour: string): void {

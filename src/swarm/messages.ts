@@ -77,6 +77,8 @@ export type NodeReport =
   | { readonly t: "chaos"; readonly event: ChaosEvent }
   /** A supervisor restarted a child (runtime event); `cause` is the exit that caused it. */
   | { readonly t: "restarted"; readonly childId: string; readonly cause: string }
+  /** A restart's start failed; a retry is queued (runtime event). */
+  | { readonly t: "restartFailed"; readonly childId: string }
   | { readonly t: "escalated"; readonly cause: string }
   /** An actor of the node's tree exited `killed` (by the chaos monkey, or a brutal shutdown). */
   | { readonly t: "killed"; readonly behaviour: string }
@@ -181,7 +183,7 @@ function readChaosEvent(value: unknown): ChaosEvent {
 export function readReport(value: unknown): NodeReport {
   const w = "report";
   const o = fields(value, w);
-  const t = oneOf(o, "t", w, ["ready", "progress", "complete", "chaos", "restarted", "escalated", "killed", "final", "failed"] as const);
+  const t = oneOf(o, "t", w, ["ready", "progress", "complete", "chaos", "restarted", "restartFailed", "escalated", "killed", "final", "failed"] as const);
   switch (t) {
     case "ready":
       return { t, port: int(o, "port", w, 1, 65535), proxyPort: optional(o, "proxyPort", (p) => int(p, "proxyPort", w, 1, 65535)), pid: int(o, "pid", w) };
@@ -192,6 +194,8 @@ export function readReport(value: unknown): NodeReport {
       return { t, event: readChaosEvent(o.event) };
     case "restarted":
       return { t, childId: str(o, "childId", w, 256), cause: str(o, "cause", w, 64) };
+    case "restartFailed":
+      return { t, childId: str(o, "childId", w, 256) };
     case "escalated":
       return { t, cause: str(o, "cause", w, 64) };
     case "killed":

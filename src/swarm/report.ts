@@ -22,6 +22,8 @@ export interface PerNodeSummary {
   readonly hashFails: number;
   readonly restarts: number;
   readonly restartsByChild: Readonly<Record<string, number>>;
+  /** Restart attempts whose start failed, by child (a child killed during its init): each was retried. */
+  readonly failedRestartsByChild: Readonly<Record<string, number>>;
   /** Supervisors of its tree that reached their restart intensity. */
   readonly escalations: number;
   /** Chaos events on this member, by kind ("kill:io", "netReset", "crashNode", ...). */
@@ -92,6 +94,7 @@ export function summarize(o: SwarmOutcome): SwarmSummary {
       hashFails: c.hashFails,
       restarts: m.ledger.restartTotal,
       restartsByChild: Object.fromEntries(m.ledger.restarts),
+      failedRestartsByChild: Object.fromEntries(m.ledger.failedRestarts),
       escalations: m.ledger.escalations,
       chaos: Object.fromEntries(m.ledger.chaos),
       killedExits: Object.fromEntries(m.ledger.killedExits),
@@ -185,6 +188,8 @@ export function formatReport(s: SwarmSummary): string {
   if (liars.length > 0) lines.push("(* lies: serves a share of its blocks corrupted)");
   lines.push("");
   lines.push(`restarts by child: ${list(s.restartsByChild)}`);
+  const failed = sumMaps(s.perNode.map((n) => new Map(Object.entries(n.failedRestartsByChild))));
+  if (Object.keys(failed).length > 0) lines.push(`failed restarts (killed in init, retried): ${list(failed)}`);
   lines.push(`chaos events: ${s.chaosEvents.total} (${list(s.chaosEvents.byKind)}); killed ${s.killed}`);
   const gaveUp = s.perNode.filter((n) => n.escalations > 0);
   if (gaveUp.length > 0) lines.push(`supervisors gave up (restart intensity): ${gaveUp.map((n) => `${n.node} ${n.escalations}`).join(", ")}`);

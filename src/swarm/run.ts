@@ -184,6 +184,9 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
       case "restarted":
         l.ledger.restarted(r.childId, r.cause);
         return;
+      case "restartFailed":
+        l.ledger.restartFailed(r.childId);
+        return;
       case "escalated":
         l.ledger.escalations++;
         return;

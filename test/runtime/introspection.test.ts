@@ -90,6 +90,31 @@ describe("event stream", () => {
     expect(events.length).toBe(count);
   });
 
+  it("a child killed during its restart's init: restartFailed (the start error), then restarted by the retry", async () => {
+    const h = harness();
+    const events: RuntimeEvent[] = [];
+    h.rt.subscribe((e) => events.push(e));
+    let starts = 0;
+    let inInit: ((pid: Pid) => void) | undefined;
+    const slow = defineServer<null, string>({
+      name: "slow",
+      // The second start hangs in init (as a file worker opening its file) until it is killed.
+      init: (_args, ctx) => (++starts === 2 ? new Promise(() => inInit?.(ctx.self)) : ok(null)),
+      handleCast: (_msg, state) => noreply(state),
+    });
+    const sup = await startSupervisor(supervisorSpec({ strategy: "one_for_one", intensity: 5, children: [{ id: "w", start: () => startServer(slow, null, { name: "w" }) }] }), { runtime: h.rt });
+    const hung = new Promise<Pid>((resolve) => (inInit = resolve));
+    h.rt.exit(h.rt.whereis("w") as Pid, Reason.kill);
+    h.rt.exit(await hung, Reason.kill);
+    await h.settle();
+    const ofSup = events.filter((e) => (e.type === "restartFailed" || e.type === "restarted") && e.supervisor === sup);
+    expect(ofSup.map((e) => e.type)).toEqual(["restartFailed", "restarted"]);
+    expect(ofSup[0]).toMatchObject({ childId: "w", restarts: 1, reason: Reason.killed });
+    expect(ofSup[1]).toMatchObject({ childId: "w", restarts: 2 });
+    expect(starts).toBe(3);
+    expect(h.rt.isAlive(h.rt.whereis("w") as Pid)).toBe(true);
+  });
+
   it("a throwing listener is reported and does not disturb the runtime", async () => {
     const h = harness();
     h.rt.subscribe(() => {
