@@ -43,11 +43,14 @@ import {
   assertNever,
 } from "../src/runtime/index.js";
 import { log } from "../src/log.js";
-import { pieceBuffer } from "../src/storage/hashPool.js";
+import { PieceAssembly, PieceBufferPool } from "./pieceMgr/assembly.js";
 import { BLOCK_SIZE, PiecePicker, hostOfPeer, type BlockRequest, type BlockVerdict, type PeerKey, type PieceSet } from "./pieceMgr/picker.js";
 import { names, type TorrentState } from "./torrentState.js";
 
-/** How a piece's bytes reach the disk; TorrentIo implements it. Resolves after every write returned. */
+/**
+ * How a piece's bytes reach the disk; TorrentIo implements it. Resolves after every write
+ * returned, and keeps no reference to `data` after that: piece_mgr reuses the buffer.
+ */
 export interface PieceWriter {
   writePiece(ctx: Ctx, piece: number, data: Buffer): Promise<void>;
 }
@@ -89,7 +92,7 @@ type Call = { readonly t: "pick"; readonly peer: PeerKey; readonly max: number }
 type Info =
   | DownMsg
   | { readonly t: "hashed"; readonly piece: number; readonly digest: Buffer; readonly data: Buffer }
-  | { readonly t: "written"; readonly piece: number; readonly bytes: number };
+  | { readonly t: "written"; readonly piece: number; readonly data: Buffer };
 
 interface PeerRecord {
   readonly pid: Pid;
@@ -104,7 +107,9 @@ interface MgrState {
   readonly audit: PieceAudit | undefined;
   readonly peers: Map<PeerKey, PeerRecord>;
   readonly byPid: Map<number, PeerKey>;
-  readonly assembling: Map<number, Buffer>;
+  readonly assembling: Map<number, PieceAssembly>;
+  /** Buffers of pieces that were written, failed or dropped, for the next pieces. */
+  readonly buffers: PieceBufferPool;
   /** Pieces that failed once: per block, who sent it and the SHA-1 of what they sent. */
   readonly suspects: Map<number, { block: number; host: string; digest: Buffer }[]>;
   /** Peers whose last pick came back short: woken when a piece leaves flight. */
@@ -144,6 +149,7 @@ export const pieceMgrBehaviour = defineServer<MgrState, PieceMgrArgs, Call, Cast
       peers: new Map(),
       byPid: new Map(),
       assembling: new Map(),
+      buffers: new PieceBufferPool(),
       suspects: new Map(),
       starved: new Set(),
     });
@@ -221,7 +227,7 @@ export const pieceMgrBehaviour = defineServer<MgrState, PieceMgrArgs, Call, Cast
         onPieceHashed(s, msg.piece, msg.digest, msg.data, ctx);
         break;
       case "written":
-        onPieceWritten(s, msg.piece, msg.bytes, ctx);
+        onPieceWritten(s, msg.piece, msg.data, ctx);
         break;
       default:
         return assertNever(msg, "piece_mgr info");
@@ -247,10 +253,10 @@ function onBlockReceived(s: MgrState, peer: PeerKey, index: number, begin: numbe
       const piece = storeBlock(s, index, begin, data);
       cancelAt(s, verdict.cancelFrom, index, begin, data.length, ctx);
       s.assembling.delete(index);
-      // Hashed on this actor's turn: one 1 MiB SHA-1 is ~0.6 ms, and the measured download
-      // path was faster inline than on the pool (the seed needs the other core).
-      const digest = createHash("sha1").update(piece).digest();
-      ctx.deliver({ t: "hashed", piece: index, digest, data: piece } satisfies Info);
+      // Hashed on this actor's turn, block by block as they came (assembly.ts): cheaper than
+      // the pool, whose copy or transfer costs more than the hash of bytes still in cache,
+      // and the seed needs the other core.
+      ctx.deliver({ t: "hashed", piece: index, digest: piece.digest(), data: piece.data } satisfies Info);
       return;
     }
     default:
@@ -258,14 +264,13 @@ function onBlockReceived(s: MgrState, peer: PeerKey, index: number, begin: numbe
   }
 }
 
-function storeBlock(s: MgrState, index: number, begin: number, data: Buffer): Buffer {
+function storeBlock(s: MgrState, index: number, begin: number, data: Buffer): PieceAssembly {
   let piece = s.assembling.get(index);
   if (piece === undefined) {
-    // Its own ArrayBuffer, so it can be transferred to a worker without a copy.
-    piece = pieceBuffer(s.picker.pieceSize(index));
+    piece = new PieceAssembly(s.buffers.take(s.picker.pieceSize(index)));
     s.assembling.set(index, piece);
   }
-  data.copy(piece, begin);
+  piece.store(begin, data);
   return piece;
 }
 
@@ -275,14 +280,17 @@ function onPieceHashed(s: MgrState, piece: number, digest: Buffer, data: Buffer,
     s.ts.counters.hashFails++;
     rememberSuspects(s, piece, data, s.picker.pieceFailed(piece));
     log.warn({ infoHash: s.ts.infoHashHex, piece }, "piece failed its hash; fetching it again");
+    s.buffers.give(data);
     wakeOthers(s, undefined, ctx);
     return;
   }
   judgeSuspects(s, piece, data, ctx);
-  ctx.pipe(s.writer.writePiece(ctx, piece, data), () => ({ t: "written", piece, bytes: data.length }) satisfies Info);
+  ctx.pipe(s.writer.writePiece(ctx, piece, data), () => ({ t: "written", piece, data }) satisfies Info);
 }
 
-function onPieceWritten(s: MgrState, piece: number, bytes: number, ctx: Ctx): void {
+function onPieceWritten(s: MgrState, piece: number, data: Buffer, ctx: Ctx): void {
+  const bytes = data.length;
+  s.buffers.give(data); // every write of it returned: nothing refers to it any more
   s.picker.pieceDone(piece);
   wakeStarved(s, ctx);
   if (!s.ts.have.has(piece)) {
@@ -301,6 +309,8 @@ function resync(s: MgrState, ctx: Ctx): void {
   for (const i of s.ts.have.indices()) {
     if (s.picker.hasPiece(i)) continue;
     s.picker.markHave(i);
+    const dropped = s.assembling.get(i);
+    if (dropped !== undefined) s.buffers.give(dropped.data);
     s.assembling.delete(i);
     found.push(i);
   }

@@ -82,7 +82,7 @@ export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
   const writeWaiters: { n: number; resolve: () => void }[] = [];
   const writer = {
     writePiece(_ctx: Ctx, piece: number, data: Buffer): Promise<void> {
-      written.set(piece, data);
+      written.set(piece, Buffer.from(data)); // a disk keeps a copy: piece_mgr reuses its buffer once the write returned
       for (const w of writeWaiters.splice(0)) {
         if (written.size >= w.n) w.resolve();
         else writeWaiters.push(w);

@@ -1,0 +1,97 @@
+/**
+ * Piece assembly for piece_mgr: blocks are copied into one buffer per piece and hashed as
+ * they arrive, and the buffers are reused.
+ *
+ * Why hash on arrival: a block is in the CPU cache right after it was received and copied;
+ * a 1 MiB piece hashed once it is complete is read back from memory. bench:pair's profile
+ * had SHA-1 of complete pieces at ~1.3 CPU-s per GiB, against ~0.5 for the same bytes hot.
+ * SHA-1 is sequential, so only the in-order prefix can be hashed: a block that arrives
+ * ahead of a gap waits in the buffer and is hashed when the gap fills (with one peer per
+ * piece, the usual case, blocks come in order).
+ *
+ * Why reuse buffers: a fresh 1 MiB buffer per piece is 1,024 allocations per GiB, each
+ * an external allocation the GC has to account and sweep. A buffer is given back only
+ * once nothing refers to it: after its piece's writes all returned (TorrentIo.writePiece
+ * resolved), after it failed its hash and the smart-ban records were taken, or when the
+ * piece was dropped. The pool is bounded (POOL_BYTES); the rest is left to the GC.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { BLOCK_SIZE } from "./picker.js";
+
+/** Free piece buffers kept for reuse, at most this many bytes of them. */
+export const POOL_BYTES = 16 * 1024 * 1024;
+
+export class PieceBufferPool {
+  private readonly free: Buffer[] = [];
+  private freeBytes = 0;
+
+  constructor(private readonly maxBytes = POOL_BYTES) {}
+
+  /** A buffer of exactly `size` bytes (its contents are stale: every byte is overwritten before use). */
+  take(size: number): Buffer {
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      const buf = this.free[i] as Buffer;
+      if (buf.length !== size) continue;
+      this.free.splice(i, 1);
+      this.freeBytes -= size;
+      return buf;
+    }
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  /** `buf` is no longer referenced by anyone. */
+  give(buf: Buffer): void {
+    if (this.freeBytes + buf.length > this.maxBytes) return;
+    this.free.push(buf);
+    this.freeBytes += buf.length;
+  }
+
+  get heldBytes(): number {
+    return this.freeBytes;
+  }
+}
+
+export class PieceAssembly {
+  private readonly hash: Hash = createHash("sha1");
+  private readonly stored: Uint8Array;
+  /** Blocks [0, hashedBlocks) are in the hash. */
+  private hashedBlocks = 0;
+  private storedBlocks = 0;
+
+  constructor(readonly data: Buffer) {
+    this.stored = new Uint8Array(Math.ceil(data.length / BLOCK_SIZE));
+  }
+
+  get blockCount(): number {
+    return this.stored.length;
+  }
+
+  get complete(): boolean {
+    return this.storedBlocks === this.stored.length;
+  }
+
+  /**
+   * Copies a block in and extends the hashed prefix. `begin` is block-aligned and the block
+   * is the right length (the picker only lets through blocks it handed out); a block stored
+   * twice is refused, so the hash never sees bytes that later change.
+   */
+  store(begin: number, block: Buffer): void {
+    const b = begin / BLOCK_SIZE;
+    if (!Number.isInteger(b) || b < 0 || b >= this.stored.length) throw new RangeError(`block at ${begin} is not a block of this piece`);
+    if (this.stored[b] === 1) throw new RangeError(`block at ${begin} stored twice`);
+    block.copy(this.data, begin);
+    this.stored[b] = 1;
+    this.storedBlocks++;
+    if (b !== this.hashedBlocks) return;
+    let end = b + 1;
+    while (end < this.stored.length && this.stored[end] === 1) end++;
+    this.hash.update(this.data.subarray(b * BLOCK_SIZE, Math.min(this.data.length, end * BLOCK_SIZE)));
+    this.hashedBlocks = end;
+  }
+
+  /** The piece's SHA-1; only once every block is stored. */
+  digest(): Buffer {
+    if (!this.complete) throw new Error(`digest of an incomplete piece (${this.storedBlocks}/${this.stored.length} blocks)`);
+    return this.hash.digest();
+  }
+}
