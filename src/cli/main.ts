@@ -8,6 +8,9 @@ import { registerGet } from "./get.js";
 import { registerSeed } from "./seed.js";
 import { registerTracker } from "./tracker.js";
 import { registerSwarm } from "./swarm.js";
+import { tuneHeap } from "./heapTuning.js";
+
+tuneHeap();
 
 const program = new Command();
 program
