@@ -79,7 +79,7 @@ async function runSize(sizeMiB: number, pieceLength: number, nodeCounts: readonl
       rows.push(fanoutRow("libtorrent", n, ref, bytes, pieces, pairSec));
       // Each leecher's copy goes now: N x size of dirty pages should not be written back under the next run.
       rmSync(join(ws.dir, `lt-n${n}`), { recursive: true, force: true });
-      for (const r of rows.slice(-2)) say(`  ${sizeMiB} MiB N=${n} ${r.client.padEnd(10)} ${r.run.kind === "measured" ? `T ${r.allDoneSec.toFixed(2)} s, ${r.aggregateMiBps.toFixed(1)} MiB/s, ${r.cpuSecPerGiB.toFixed(2)} CPU-s/GiB` : `FAILED: ${r.run.reason}`}`);
+      for (const r of rows.slice(-2)) say(`  ${sizeMiB} MiB N=${n} ${r.client.padEnd(10)} ${r.run.kind === "measured" ? `T ${r.allDoneSec.toFixed(2)} s, ${r.aggregateMiBps.toFixed(1)} MiB/s, ${r.cpuSecPerGiB.toFixed(2)} CPU-s/GiB; CPU: ${r.run.cpuNote}` : `FAILED: ${r.run.reason}`}`);
     }
     return { rows, pairSec, pieces };
   } finally {
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   say(`bench:fanout — ${command}`);
   say(`  ${new Date().toISOString()}; node ${process.version}; libtorrent ${ltVersion}; ${cpus().length} CPUs; load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}`);
   say(`  1 seed + N nodes on 127.0.0.1; N = ${opts.nodes.join(", ")}; payload ${opts.sizesMiB.join(", ")} MiB, ${opts.pieceKiB} KiB pieces; one run each (no rounds)`);
-  say(`  swarmsup: swarm --mode process --chaos none --json (audit on, embedded tracker); CPU = the whole command by /usr/bin/time, payload generation and hashing included`);
+  say(`  swarmsup: swarm --mode process --chaos none --no-audit --json (embedded tracker); CPU = seed after its check + node processes + the coordinator/tracker from t0 to all done (summary.transferCpu), as libtorrent's is measured`);
   say(`  libtorrent: lt_node.py high_performance_seed, seed + N leechers (--stay) via swarmsup tracker; CPU = seed after READY + leechers + tracker, /proc`);
   const all: { sizeMiB: number; rows: FanoutRow[]; pairSec: number; pieces: number }[] = [];
   for (const sizeMiB of opts.sizesMiB) all.push({ sizeMiB, ...(await runSize(sizeMiB, pieceLength, opts.nodes)) });

@@ -106,7 +106,7 @@ export function jsonRow(r: FanoutRow): Record<string, unknown> {
   return {
     client: r.client,
     nodes: r.nodes,
-    ...(r.run.kind === "failed" ? { failed: r.run.reason } : { peakRssMiB: sig3(r.run.peakRssMiB), cpuSec: sig3(r.run.cpuSec), finishSec: r.run.finishSec.map(sig3) }),
+    ...(r.run.kind === "failed" ? { failed: r.run.reason } : { peakRssMiB: sig3(r.run.peakRssMiB), cpuSec: sig3(r.run.cpuSec), cpuNote: r.run.cpuNote, finishSec: r.run.finishSec.map(sig3) }),
     allDoneSec: sig3(r.allDoneSec),
     p50Sec: sig3(r.p50Sec),
     p99Sec: sig3(r.p99Sec),

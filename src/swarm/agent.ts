@@ -151,9 +151,15 @@ function sampleOf(stats: TorrentStats, auditor: PieceAuditor | undefined): Sampl
     wastedBlocks: stats.counters.wastedBlocks,
     peersSeen: stats.counters.peersSeen,
     rssBytes: process.memoryUsage.rss(),
+    cpuMicros: cpuMicros(),
     audited: audit?.checked ?? 0,
     auditMismatches: audit?.mismatchCount ?? 0,
   };
+}
+
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 function reportRuntimeEvent(e: RuntimeEvent, emit: (report: NodeReport) => void): void {

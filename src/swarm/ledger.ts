@@ -35,6 +35,8 @@ export type ResumeVerdict =
 export class MemberLedger {
   incarnations = 0;
   completeAtMs: number | undefined;
+  /** Its process's CPU (microseconds) when it first reported complete: for the seed, the end of its check. */
+  cpuAtCompleteMicros: number | undefined;
   last: Sample | undefined;
   final: NodeFinal | undefined;
   maxHave = 0;
@@ -85,6 +87,7 @@ export class MemberLedger {
   complete(s: Sample, atMs: number): void {
     this.sample(s, atMs);
     this.completeAtMs ??= atMs;
+    this.cpuAtCompleteMicros ??= s.cpuMicros;
   }
 
   restarted(childId: string, cause: string): void {

@@ -47,6 +47,8 @@ export interface Sample {
   readonly wastedBlocks: number;
   readonly peersSeen: number;
   readonly rssBytes: number;
+  /** CPU time (user + system, microseconds) of the member's process so far (in-process: the shared process's). */
+  readonly cpuMicros: number;
   /** Pieces the audit read back so far, and how many of them were wrong on disk. */
   readonly audited: number;
   readonly auditMismatches: number;
@@ -132,6 +134,7 @@ function readSample(value: unknown, w: string): Sample {
     wastedBlocks: int(o, "wastedBlocks", w),
     peersSeen: int(o, "peersSeen", w),
     rssBytes: int(o, "rssBytes", w),
+    cpuMicros: int(o, "cpuMicros", w, 0, MAX_COUNT),
     audited: int(o, "audited", w),
     auditMismatches: int(o, "auditMismatches", w),
   };

@@ -39,6 +39,8 @@ export interface PerNodeSummary {
   /** Smart-ban strikes this member gave, by the member struck. */
   readonly strikes: Readonly<Record<string, number>>;
   readonly peakRssMb: number;
+  /** CPU (user + system) of its (last) process until it stopped; in-process mode: the shared process's. */
+  readonly cpuSeconds: number;
 }
 
 export interface SwarmSummary {
@@ -62,12 +64,36 @@ export interface SwarmSummary {
   readonly memory: { readonly scope: string; readonly boundMb: number; readonly peakMb: number };
   readonly invariants: readonly { readonly name: string; readonly held: boolean; readonly evidence: string }[];
   readonly failures: readonly string[];
+  /**
+   * CPU spent moving the payload, the way a libtorrent swarm is measured: the seed after its
+   * start-up check, every node's process, and this coordinator (tracker, reports) from t0 to
+   * the last node complete. Payload generation, the seed's check and the final sha256 checks
+   * are left out. In-process mode: the one process from t0 to the last node complete.
+   */
+  readonly transferCpu: { readonly seconds: number; readonly perGiBDelivered: number };
 }
 
 function sumMaps(maps: Iterable<ReadonlyMap<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of maps) for (const [k, v] of m) out[k] = (out[k] ?? 0) + v;
   return out;
+}
+
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** CPU of the member's last process when it stopped (or at its last sample). */
+function cpuSecondsOf(m: MemberOutcome): number {
+  return (m.ledger.final?.sample.cpuMicros ?? m.ledger.last?.cpuMicros ?? 0) / 1e6;
+}
+
+function transferCpuSeconds(o: SwarmOutcome): number {
+  if (o.mode !== "process") return o.coordinatorCpuSeconds;
+  let total = o.coordinatorCpuSeconds;
+  for (const m of o.members) {
+    const checkEnd = m.member.role === "seed" ? (m.ledger.cpuAtCompleteMicros ?? 0) / 1e6 : 0;
+    total += Math.max(0, cpuSecondsOf(m) - checkEnd);
+  }
+  return total;
 }
 
 const mb = (bytes: number): number => Math.round((bytes / MiB) * 10) / 10;
@@ -105,6 +131,7 @@ export function summarize(o: SwarmOutcome): SwarmSummary {
       bannedBy: o.members.filter((x) => x.facts.banned.includes(m.member.host)).map((x) => x.member.label),
       strikes: Object.fromEntries(m.facts.strikes.map((s) => [byHost.get(s.host) ?? s.host, s.strikes])),
       peakRssMb: mb(m.ledger.peakRssBytes),
+      cpuSeconds: round2(cpuSecondsOf(m)),
     };
   });
   const byKind = sumMaps(o.members.map((m) => m.ledger.chaos));
@@ -132,7 +159,14 @@ export function summarize(o: SwarmOutcome): SwarmSummary {
     memory: { scope: o.memory.kind, boundMb: mb(o.memoryBoundBytes), peakMb: mb(peak) },
     invariants: o.verdicts.map((v) => ({ name: v.invariant, held: v.kind === "held", evidence: v.evidence })),
     failures: o.failures,
+    transferCpu: transferCpuOf(o),
   };
+}
+
+function transferCpuOf(o: SwarmOutcome): SwarmSummary["transferCpu"] {
+  const seconds = transferCpuSeconds(o);
+  const deliveredGiB = (o.members.filter((m) => m.member.role === "leech").length * o.meta.length) / (1024 * MiB);
+  return { seconds: round2(seconds), perGiBDelivered: deliveredGiB === 0 ? 0 : round2(seconds / deliveredGiB) };
 }
 
 /** The first thing that makes the run fail, as one line for stderr; undefined if it passed. */
@@ -194,6 +228,7 @@ export function formatReport(s: SwarmSummary): string {
   const gaveUp = s.perNode.filter((n) => n.escalations > 0);
   if (gaveUp.length > 0) lines.push(`supervisors gave up (restart intensity): ${gaveUp.map((n) => `${n.node} ${n.escalations}`).join(", ")}`);
   for (const n of s.perNode.filter((x) => x.liar)) lines.push(`liar ${n.node} banned by ${n.bannedBy.length === 0 ? "nobody" : n.bannedBy.join(", ")}`);
+  lines.push(`cpu moving the payload: ${s.transferCpu.seconds.toFixed(1)} s, ${s.transferCpu.perGiBDelivered.toFixed(2)} per GiB delivered (${s.mode === "process" ? "seed after its check + node processes + coordinator, t0 to all complete" : "the whole process, t0 to all complete"})`);
   lines.push(`memory: peak ${s.memory.peakMb.toFixed(0)} MiB RSS ${s.memory.scope === "perNodeProcess" ? "per node process" : "for the whole process"} (bound ${s.memory.boundMb.toFixed(0)} MiB)`);
   lines.push("invariants:");
   for (const v of s.invariants) lines.push(`  ${v.held ? "ok    " : "BROKEN"} ${pad(v.name, 20)} ${v.evidence}`);

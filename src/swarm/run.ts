@@ -83,6 +83,8 @@ export interface SwarmOutcome {
   readonly interruptedBy: string | undefined;
   readonly memory: MemoryScope;
   readonly memoryBoundBytes: number;
+  /** CPU (user + system) of this, the coordinating process, from t0 to the last node complete. */
+  readonly coordinatorCpuSeconds: number;
 }
 
 export interface RunDeps {
@@ -214,6 +216,8 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
   const finals = new Map<Live, NodeFinal>();
   let allComplete = false;
   let seconds = 0;
+  let cpuAtT0 = process.cpuUsage();
+  let coordinatorCpuSeconds = 0;
   try {
     await start(seedMember, seedMember.plan);
     void deps.interrupted?.then((signal) => {
@@ -224,6 +228,7 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
     await until(() => seedMember.completeNow || failures.length > 0, config.timeoutSeconds * 1000, (w) => (wake = w));
     if (!seedMember.completeNow) throw new Error(failures[0] ?? `the seed did not finish its check within ${config.timeoutSeconds} s`);
     t0 = Date.now();
+    cpuAtT0 = process.cpuUsage();
     const deadline = t0 + config.timeoutSeconds * 1000;
     await Promise.all(nodes.map((l) => start(l, l.plan)));
     const crashes = config.chaos.crashNode === undefined ? Promise.resolve() : crashSchedule(config, nodes, meta, deadline, start, record, since, failures);
@@ -235,6 +240,8 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
     await until(() => (crashesDone && nodes.every((l) => l.completeNow)) || failures.length > 0, deadline - Date.now(), (w) => (wake = w));
     allComplete = crashesDone && nodes.every((l) => l.completeNow);
     seconds = since() / 1000;
+    const cpu = process.cpuUsage(cpuAtT0);
+    coordinatorCpuSeconds = (cpu.user + cpu.system) / 1e6;
     await crashes;
   } finally {
     const stopping = live.map(async (l) => {
@@ -311,6 +318,7 @@ async function swarm(config: SwarmConfig, deps: RunDeps, root: string, payload: 
     interruptedBy,
     memory,
     memoryBoundBytes,
+    coordinatorCpuSeconds,
   };
   if (config.record !== undefined) await writeRecord(config.record, outcome);
   return outcome;

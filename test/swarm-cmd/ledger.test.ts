@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { MemberLedger, childKind } from "../../src/swarm/ledger.js";
 import type { Sample } from "../../src/swarm/messages.js";
 
-const base: Sample = { phase: "leeching", have: 0, pieces: 100, downloaded: 0, uploaded: 0, hashFails: 0, wastedBlocks: 0, peersSeen: 0, rssBytes: 1, audited: 0, auditMismatches: 0 };
+const base: Sample = { phase: "leeching", have: 0, pieces: 100, downloaded: 0, uploaded: 0, hashFails: 0, wastedBlocks: 0, peersSeen: 0, rssBytes: 1, cpuMicros: 0, audited: 0, auditMismatches: 0 };
 const at = (over: Partial<Sample>): Sample => ({ ...base, ...over });
 
 describe("member ledger", () => {

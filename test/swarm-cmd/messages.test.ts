@@ -18,6 +18,7 @@ const sample: Sample = {
   wastedBlocks: 0,
   peersSeen: 3,
   rssBytes: 90_000_000,
+  cpuMicros: 1_500_000,
   audited: 10,
   auditMismatches: 0,
 };

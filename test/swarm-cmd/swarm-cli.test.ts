@@ -131,7 +131,14 @@ describe("swarmsup swarm", () => {
     for (const p of s.perNode) {
       expectKillsMatchRestarts(p);
       expect(p.peakRssMb, `${p.node} reported its own process's peak RSS`).toBeGreaterThan(20);
+      // A node process starts Node and its modules: more than 50 ms of CPU, whatever it moved.
+      expect(p.cpuSeconds, `${p.node} reported its own process's CPU`).toBeGreaterThan(0.05);
     }
+    // The transfer's CPU is every node's (last) process, plus the seed after its check and the
+    // coordinator from t0: at least the nodes' own.
+    const leechCpu = s.perNode.filter((p) => p.role === "leech").reduce((n, p) => n + p.cpuSeconds, 0);
+    expect(s.transferCpu.seconds).toBeGreaterThan(leechCpu - 0.01);
+    expect(s.transferCpu.perGiBDelivered).toBeCloseTo(s.transferCpu.seconds / ((3 * 8 * MiB) / 1024 ** 3), 0);
     // 8 MiB move in about a second, mostly from the seed: the liar may serve no one.
     expectBansOnLiarsOnly(s, false);
   }, 100_000);
