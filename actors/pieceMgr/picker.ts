@@ -7,8 +7,12 @@
  * - A block is reserved by at most one peer outside endgame; in endgame (every missing
  *   block is already reserved) a block may be reserved by several, and the arrival of it
  *   names the other reservers so they get a CANCEL.
- * - Partial pieces are finished before new ones are started; a new piece is the rarest
- *   among the peer's pieces (fewest peers having it), ties broken at random.
+ * - Partial pieces are finished before new ones are started, a peer's own first; a new
+ *   piece is the rarest among the peer's pieces (fewest peers having it), ties broken at
+ *   random. A piece another peer is still fetching is joined only when the peer can start
+ *   no new one (piece affinity, as libtorrent's): blocks of one piece then come in order
+ *   from one link, so piece_mgr hashes each as it arrives, while it is in cache, instead
+ *   of holding blocks that overtook a slower link's.
  * - At most `maxPiecesInFlight` pieces are started and not yet verified, so the bytes
  *   buffered for assembly stay under maxPiecesInFlight x pieceLength.
  * - A peer that leaves (`peerGone`) returns every block it had reserved at once.
@@ -245,25 +249,29 @@ export class PiecePicker {
   // ---- picking -----------------------------------------------------------------------
 
   /**
-   * Reserve up to `max` blocks for `peer`: blocks of started pieces first, then a new
-   * rarest piece, then (when nothing is free anywhere) endgame duplicates.
+   * Reserve up to `max` blocks for `peer`, in this order: the rest of pieces it is
+   * fetching; started pieces nobody is fetching (a peer left or was choked mid-piece); a
+   * new rarest piece; pieces other peers are fetching; and (when nothing is free anywhere)
+   * endgame duplicates.
    */
   pick(peer: PeerKey, max: number): BlockRequest[] {
     const entry = this.peers.get(peer);
     const out: BlockRequest[] = [];
     if (entry === undefined || max <= 0) return out;
 
-    for (const [piece, p] of this.inFlight) {
+    for (const piece of entry.reserved.keys()) {
+      const p = this.inFlight.get(piece);
+      if (p !== undefined) this.takeFree(entry, peer, piece, p, max, out);
       if (out.length >= max) return out;
-      if (!this.peerHasPiece(entry, piece)) continue;
-      this.takeFree(entry, peer, piece, p, max, out);
     }
+    this.takeStarted(entry, peer, max, out, "orphaned");
     while (out.length < max && this.inFlight.size < this.maxPiecesInFlight) {
       const piece = this.rarestNewPiece(entry);
       if (piece < 0) break;
       const p = this.startPiece(piece);
       this.takeFree(entry, peer, piece, p, max, out);
     }
+    this.takeStarted(entry, peer, max, out, "any");
     if (out.length === 0 && this.inEndgame()) this.takeEndgame(entry, peer, max, out);
     return out;
   }
@@ -377,6 +385,16 @@ export class PiecePicker {
       if (p.blocks[b] !== BlockState.Free) continue;
       this.reserve(entry, peer, piece, p, b);
       out.push({ piece, begin: b * BLOCK_SIZE, length: this.blockLength(piece, b) });
+    }
+  }
+
+  /** Free blocks of started pieces the peer has: only those nobody holds a block of ("orphaned"), or all. */
+  private takeStarted(entry: PeerEntry, peer: PeerKey, max: number, out: BlockRequest[], which: "orphaned" | "any"): void {
+    for (const [piece, p] of this.inFlight) {
+      if (out.length >= max) return;
+      if (!this.peerHasPiece(entry, piece)) continue;
+      if (which === "orphaned" && p.blocks.includes(BlockState.Requested)) continue;
+      this.takeFree(entry, peer, piece, p, max, out);
     }
   }
 

@@ -25,13 +25,36 @@ describe("PiecePicker", () => {
     expect(p.pick("a", 1)).toEqual([{ piece: 1, begin: 0, length: BLOCK_SIZE }]);
   });
 
-  it("finishes a started piece before starting another", () => {
+  it("a peer finishes the piece it started before starting another", () => {
+    const p = picker(4);
+    p.peerJoined("a", all);
+    const [first] = p.pick("a", 1);
+    expect(p.pick("a", 1)).toEqual([{ piece: first!.piece, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
+  });
+
+  it("a piece another peer is fetching is joined only when no new piece can be started", () => {
+    const p = picker(4, 2 * BLOCK_SIZE, { maxPiecesInFlight: 2 });
+    p.peerJoined("a", all);
+    p.peerJoined("b", all);
+    const [first] = p.pick("a", 1);
+    const [second] = p.pick("b", 1);
+    expect(second!.piece).not.toBe(first!.piece);
+    // The cap (2 pieces in flight) is reached: "c" shares "a"'s piece, then "b"'s.
+    p.peerJoined("c", all);
+    expect(p.pick("c", 2)).toEqual([
+      { piece: first!.piece, begin: BLOCK_SIZE, length: BLOCK_SIZE },
+      { piece: second!.piece, begin: BLOCK_SIZE, length: BLOCK_SIZE },
+    ]);
+  });
+
+  it("a started piece nobody is fetching any more is finished before a new one is started", () => {
     const p = picker(4);
     p.peerJoined("a", all);
     p.peerJoined("b", all);
     const [first] = p.pick("a", 1);
-    const next = p.pick("b", 1);
-    expect(next).toEqual([{ piece: first!.piece, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
+    p.onBlock("a", first!.piece, first!.begin, first!.length);
+    p.peerGone("a");
+    expect(p.pick("b", 1)).toEqual([{ piece: first!.piece, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
   });
 
   it("gives the last piece its short length and block", () => {
