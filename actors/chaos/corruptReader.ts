@@ -6,6 +6,7 @@
  */
 import type { Ctx } from "../../src/runtime/index.js";
 import type { BlockReader } from "../peer.js";
+import { BLOCK_SIZE } from "../pieceMgr/picker.js";
 
 export interface CorruptSpec {
   /** Share of served blocks that get one byte flipped, 0..1. */
@@ -33,13 +34,17 @@ export function corruptingReader(inner: BlockReader, spec: CorruptSpec): BlockRe
     lies: () => lies,
     async readBlock(ctx: Ctx, piece: number, begin: number, length: number): Promise<Buffer> {
       const data = await inner.readBlock(ctx, piece, begin, length);
-      if (data.length === 0 || random() >= spec.probability) return data;
-      // A copy: the inner reader's buffer may be shared with other readers.
-      const bad = Buffer.from(data);
-      const at = Math.floor(random() * bad.length);
-      bad[at] = bad[at]! ^ 0xff;
-      lies++;
-      return bad;
+      // Peers read several blocks at once: each 16 KiB block of the range lies on its own draw.
+      let bad: Buffer | undefined;
+      for (let from = 0; from < data.length; from += BLOCK_SIZE) {
+        if (random() >= spec.probability) continue;
+        // A copy: the inner reader's buffer may be shared with other readers.
+        bad ??= Buffer.from(data);
+        const at = from + Math.floor(random() * Math.min(BLOCK_SIZE, data.length - from));
+        bad[at] = bad[at]! ^ 0xff;
+        lies++;
+      }
+      return bad ?? data;
     },
   };
 }

@@ -64,6 +64,14 @@ export class RequestSet implements RequestLookup {
     return true;
   }
 
+  /** The oldest request, left in place; undefined when empty. */
+  first(): BlockRequest | undefined {
+    const first = this.lengths.entries().next();
+    if (first.done === true) return undefined;
+    const [key, length] = first.value;
+    return this.toRequest(key, length);
+  }
+
   /** The oldest request, removed; undefined when empty. */
   shift(): BlockRequest | undefined {
     const first = this.lengths.entries().next();
