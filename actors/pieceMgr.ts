@@ -9,7 +9,8 @@
  * - Memory is bounded: at most `maxPiecesInFlight` pieces are started and not yet verified
  *   and written (default: 64 MiB worth of pieces, at least 4, at most 4096), so assembly,
  *   hashing and writing together hold <= 64 MiB of piece data (a piece stays in flight
- *   until pieceDone / pieceFailed).
+ *   until pieceDone / pieceFailed), plus at most POOL_BYTES (16 MiB) of free buffers kept
+ *   for reuse (assembly.ts).
  * - No peer starves at the cap: a pick that came back short marks the peer starved, and it
  *   is woken (moreBlocks) as soon as a piece leaves flight. Without this, one-block pieces
  *   stall: every slot is taken by pieces being written, the peer has nothing outstanding,

@@ -92,6 +92,8 @@ export class ActiveLink implements PeerLinkState {
   /** Queued uploads whose block is not being read yet, oldest first. */
   readonly toRead: RequestSet;
   readsInFlight = 0;
+  /** Bytes those reads will add to the outbox (counted against OUTBOUND_HIGH_WATER before they land). */
+  readBytesInFlight = 0;
   /** The peer's `reqq`, once its extended handshake told us. */
   peerQueueLimit: number | undefined = undefined;
   /** A pick call is in flight: one at a time, so reservations never race each other. */

@@ -11,7 +11,7 @@ export interface PeerOptions {
   readonly uploadQueueBound?: number;
   /** Wire messages handled per turn before the rest waits for a later turn (default 512). */
   readonly turnBudget?: number;
-  /** Block reads in flight for one peer (default 16: enough to keep a fast link busy). */
+  /** Upload reads in flight for one peer, each a run of requests within one read-ahead window (default 16). */
   readonly maxReads?: number;
   /** Our listen port, told to the peer in the extended handshake (`p`). */
   readonly listenPort?: number;

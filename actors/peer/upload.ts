@@ -3,9 +3,11 @@
  *
  * Guarantees:
  * - Bounded: the analyzer lets at most `uploadQueueBound` requests into the queue; at most
- *   `maxReads` of them are being read at once, and none is started while the socket holds
- *   more than OUTBOUND_HIGH_WATER unsent bytes (a peer that asks and does not read stalls
- *   its own uploads, not our memory). 'drain' starts them again.
+ *   `maxReads` reads (each a batch, below) are in flight, and none is started while the
+ *   unsent bytes plus the bytes of the reads in flight exceed OUTBOUND_HIGH_WATER (a peer
+ *   that asks and does not read stalls its own uploads, not our memory): what one peer
+ *   makes us hold for uploads stays under OUTBOUND_HIGH_WATER plus one window. 'drain'
+ *   starts them again.
  * - A block is sent only if its request is still queued when the read returns: a cancel or
  *   a choke in the meantime drops it.
  * - Reads are batched: the oldest queued request and the queued ones that follow it in the
@@ -64,7 +66,7 @@ export function dropUpload(link: ActiveLink, index: number, begin: number, lengt
 export function pumpReads(conn: PeerConn, link: ActiveLink, ctx: Ctx): void {
   const max = conn.config.maxReads;
   const sock = conn.sock;
-  while (link.readsInFlight < max && sock.writeBacklog + sock.outbox.pending < OUTBOUND_HIGH_WATER) {
+  while (link.readsInFlight < max && sock.writeBacklog + sock.outbox.pending + link.readBytesInFlight < OUTBOUND_HIGH_WATER) {
     const batch = takeReadBatch(link.toRead);
     const head = batch[0];
     if (head === undefined) return;
@@ -72,12 +74,14 @@ export function pumpReads(conn: PeerConn, link: ActiveLink, ctx: Ctx): void {
     const { piece, begin } = head;
     const last = batch[batch.length - 1] as BlockRequest;
     const length = last.begin + last.length - begin;
+    link.readBytesInFlight += length;
     ctx.pipe(conn.io.readBlock(ctx, piece, begin, length), (data) => new BlockRead(piece, begin, length, data, batch));
   }
 }
 
 export function onBlockRead(conn: PeerConn, link: ActiveLink, ctx: Ctx, read: BlockRead): void {
   link.readsInFlight--;
+  link.readBytesInFlight -= read.length;
   if (read.data.length !== read.length) {
     throw new RangeError(`readBlock(${read.piece}, ${read.begin}, ${read.length}) returned ${read.data.length} bytes`);
   }

@@ -17,9 +17,10 @@ export type RuntimeEvent =
     }
   | {
       /**
-       * A restart's start failed (OTP's start_error; e.g. the new child was killed during its
-       * init). A retry is queued; its success is a "restarted" event, so one exit followed by
-       * k failed attempts shows as k restartFailed and one restarted.
+       * A restart's start failed (OTP's start_error: the new child was killed during its
+       * init, its init returned an error, it timed out). A retry is queued: under one_for_one
+       * and rest_for_one, one exit followed by k failed attempts shows as k restartFailed and
+       * one restarted, or an escalated if the retries reach the restart intensity.
        */
       readonly type: "restartFailed";
       readonly supervisor: Pid;

@@ -66,8 +66,9 @@ export interface SwarmSummary {
   readonly failures: readonly string[];
   /**
    * CPU spent moving the payload, the way a libtorrent swarm is measured: the seed after its
-   * start-up check, every node's process, and this coordinator (tracker, reports) from t0 to
-   * the last node complete. Payload generation, the seed's check and the final sha256 checks
+   * start-up check, every node's (last) process until it stopped, and this coordinator
+   * (tracker, reports) from t0 to the last node complete. A node process killed by
+   * `crash:node` takes its CPU with it (only the last process of a member is counted). Payload generation, the seed's check and the final sha256 checks
    * are left out. In-process mode: the one process from t0 to the last node complete.
    */
   readonly transferCpu: { readonly seconds: number; readonly perGiBDelivered: number };
@@ -223,7 +224,7 @@ export function formatReport(s: SwarmSummary): string {
   lines.push("");
   lines.push(`restarts by child: ${list(s.restartsByChild)}`);
   const failed = sumMaps(s.perNode.map((n) => new Map(Object.entries(n.failedRestartsByChild))));
-  if (Object.keys(failed).length > 0) lines.push(`failed restarts (killed in init, retried): ${list(failed)}`);
+  if (Object.keys(failed).length > 0) lines.push(`failed restarts (a restart's start failed; retried): ${list(failed)}`);
   lines.push(`chaos events: ${s.chaosEvents.total} (${list(s.chaosEvents.byKind)}); killed ${s.killed}`);
   const gaveUp = s.perNode.filter((n) => n.escalations > 0);
   if (gaveUp.length > 0) lines.push(`supervisors gave up (restart intensity): ${gaveUp.map((n) => `${n.node} ${n.escalations}`).join(", ")}`);

@@ -49,7 +49,8 @@ const MiB = 1024 * 1024;
 export const NODE_RSS_BOUND = 300 * MiB;
 /** In-process mode: the one process's peak RSS stays under this (a base plus a share per member). */
 export function inProcessRssBound(members: number): number {
-  return 400 * MiB + members * 64 * MiB;
+  // Per member: piece_mgr's 64 MiB in flight and its 16 MiB buffer pool.
+  return 400 * MiB + members * 80 * MiB;
 }
 const KEPT_EVENTS = 100_000;
 
