@@ -66,19 +66,21 @@ export class RequestSet implements RequestLookup {
 
   /** The oldest request, left in place; undefined when empty. */
   first(): BlockRequest | undefined {
-    const first = this.lengths.entries().next();
-    if (first.done === true) return undefined;
-    const [key, length] = first.value;
-    return this.toRequest(key, length);
+    const oldest = this.oldest();
+    return oldest === undefined ? undefined : this.toRequest(oldest[0], oldest[1]);
   }
 
   /** The oldest request, removed; undefined when empty. */
   shift(): BlockRequest | undefined {
+    const oldest = this.oldest();
+    if (oldest === undefined) return undefined;
+    this.lengths.delete(oldest[0]);
+    return this.toRequest(oldest[0], oldest[1]);
+  }
+
+  private oldest(): [key: number, length: number] | undefined {
     const first = this.lengths.entries().next();
-    if (first.done === true) return undefined;
-    const [key, length] = first.value;
-    this.lengths.delete(key);
-    return this.toRequest(key, length);
+    return first.done === true ? undefined : first.value;
   }
 
   list(): BlockRequest[] {

@@ -21,25 +21,42 @@ import type { Ctx } from "../../src/runtime/index.js";
 import { uploadsOnChoke } from "./analyze.js";
 import { now, wrote, type PeerConn } from "./conn.js";
 import type { ActiveLink } from "./link.js";
+import type { RequestSet } from "./requests.js";
 import { OUTBOUND_HIGH_WATER } from "./socketIo.js";
 import { READ_AHEAD_WINDOW } from "../io/readAhead.js";
 import type { BlockRequest } from "../pieceMgr/picker.js";
 import { uploadSlot, type UploadSlotDecision } from "./unchokePolicy.js";
 
-/** Blocks read for uploads, back in the mailbox: `data` is bytes [begin, begin + length) of the piece. */
+/** Blocks read for uploads, back in the mailbox: `data` is the bytes of `requests`, back to back. */
 export class BlockRead {
   constructor(
-    readonly piece: number,
-    readonly begin: number,
-    readonly length: number,
     readonly data: Buffer,
-    /** The requests the read serves, back to back from `begin`. */
+    /** A run from takeReadBatch: one piece, contiguous, at least one request. */
     readonly requests: readonly BlockRequest[],
   ) {}
+
+  get piece(): number {
+    return (this.requests[0] as BlockRequest).piece;
+  }
+
+  get begin(): number {
+    return (this.requests[0] as BlockRequest).begin;
+  }
+
+  get length(): number {
+    return runLength(this.requests);
+  }
+}
+
+/** Bytes covered by a contiguous run of requests. */
+function runLength(run: readonly BlockRequest[]): number {
+  const first = run[0];
+  const last = run[run.length - 1];
+  return first === undefined || last === undefined ? 0 : last.begin + last.length - first.begin;
 }
 
 /** Takes the oldest queued request and those that continue it within one read-ahead window. */
-export function takeReadBatch(toRead: { first(): BlockRequest | undefined; shift(): BlockRequest | undefined }, window = READ_AHEAD_WINDOW): BlockRequest[] {
+export function takeReadBatch(toRead: RequestSet, window = READ_AHEAD_WINDOW): BlockRequest[] {
   const head = toRead.shift();
   if (head === undefined) return [];
   const batch = [head];
@@ -71,11 +88,9 @@ export function pumpReads(conn: PeerConn, link: ActiveLink, ctx: Ctx): void {
     const head = batch[0];
     if (head === undefined) return;
     link.readsInFlight++;
-    const { piece, begin } = head;
-    const last = batch[batch.length - 1] as BlockRequest;
-    const length = last.begin + last.length - begin;
+    const length = runLength(batch);
     link.readBytesInFlight += length;
-    ctx.pipe(conn.io.readBlock(ctx, piece, begin, length), (data) => new BlockRead(piece, begin, length, data, batch));
+    ctx.pipe(conn.io.readBlock(ctx, head.piece, head.begin, length), (data) => new BlockRead(data, batch));
   }
 }
 

@@ -16,6 +16,7 @@
  * piece was dropped. The pool is bounded (POOL_BYTES); the rest is left to the GC.
  */
 import { createHash, type Hash } from "node:crypto";
+import { pieceBuffer } from "../../src/storage/hashPool.js";
 import { BLOCK_SIZE } from "./picker.js";
 
 /** Contiguous stored blocks hashed together (64 KiB: well inside the L2 cache). */
@@ -39,7 +40,7 @@ export class PieceBufferPool {
       this.freeBytes -= size;
       return buf;
     }
-    return Buffer.allocUnsafeSlow(size);
+    return pieceBuffer(size);
   }
 
   /** `buf` is no longer referenced by anyone. */

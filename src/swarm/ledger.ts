@@ -91,22 +91,20 @@ export class MemberLedger {
   }
 
   restarted(childId: string, cause: string): void {
-    const id = childKind(childId);
-    this.restarts.set(id, (this.restarts.get(id) ?? 0) + 1);
-    this.restartCauses.set(cause, (this.restartCauses.get(cause) ?? 0) + 1);
+    increment(this.restarts, childKind(childId));
+    increment(this.restartCauses, cause);
   }
 
   restartFailed(childId: string): void {
-    const id = childKind(childId);
-    this.failedRestarts.set(id, (this.failedRestarts.get(id) ?? 0) + 1);
+    increment(this.failedRestarts, childKind(childId));
   }
 
   killed(behaviour: string): void {
-    this.killedExits.set(behaviour, (this.killedExits.get(behaviour) ?? 0) + 1);
+    increment(this.killedExits, behaviour);
   }
 
   chaosEvent(kind: string): void {
-    this.chaos.set(kind, (this.chaos.get(kind) ?? 0) + 1);
+    increment(this.chaos, kind);
   }
 
   finished(final: NodeFinal, atMs: number): void {
@@ -133,6 +131,10 @@ export class MemberLedger {
     for (const v of this.restarts.values()) n += v;
     return n;
   }
+}
+
+function increment(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }
 
 /** A supervisor child id as a kind: "file_io/3" -> "file_io"; the rest as they are. */

@@ -22,7 +22,7 @@ export interface PerNodeSummary {
   readonly hashFails: number;
   readonly restarts: number;
   readonly restartsByChild: Readonly<Record<string, number>>;
-  /** Restart attempts whose start failed, by child (a child killed during its init): each was retried. */
+  /** Restart attempts whose start failed, by child (e.g. killed during its init): each was retried. */
   readonly failedRestartsByChild: Readonly<Record<string, number>>;
   /** Supervisors of its tree that reached their restart intensity. */
   readonly escalations: number;
@@ -59,6 +59,7 @@ export interface SwarmSummary {
   readonly pieces: number;
   readonly totalSeconds: number;
   readonly restartsByChild: Readonly<Record<string, number>>;
+  readonly failedRestartsByChild: Readonly<Record<string, number>>;
   readonly escalations: number;
   readonly chaosEvents: { readonly total: number; readonly byKind: Readonly<Record<string, number>> };
   readonly memory: { readonly scope: string; readonly boundMb: number; readonly peakMb: number };
@@ -68,8 +69,9 @@ export interface SwarmSummary {
    * CPU spent moving the payload, the way a libtorrent swarm is measured: the seed after its
    * start-up check, every node's (last) process until it stopped, and this coordinator
    * (tracker, reports) from t0 to the last node complete. A node process killed by
-   * `crash:node` takes its CPU with it (only the last process of a member is counted). Payload generation, the seed's check and the final sha256 checks
-   * are left out. In-process mode: the one process from t0 to the last node complete.
+   * `crash:node` takes its CPU with it (only the last process of a member is counted).
+   * Payload generation, the seed's check and the final sha256 checks are left out.
+   * In-process mode: the one process from t0 to the last node complete.
    */
   readonly transferCpu: { readonly seconds: number; readonly perGiBDelivered: number };
 }
@@ -87,14 +89,16 @@ function cpuSecondsOf(m: MemberOutcome): number {
   return (m.ledger.final?.sample.cpuMicros ?? m.ledger.last?.cpuMicros ?? 0) / 1e6;
 }
 
-function transferCpuSeconds(o: SwarmOutcome): number {
-  if (o.mode !== "process") return o.coordinatorCpuSeconds;
-  let total = o.coordinatorCpuSeconds;
-  for (const m of o.members) {
-    const checkEnd = m.member.role === "seed" ? (m.ledger.cpuAtCompleteMicros ?? 0) / 1e6 : 0;
-    total += Math.max(0, cpuSecondsOf(m) - checkEnd);
+function transferCpuOf(o: SwarmOutcome): SwarmSummary["transferCpu"] {
+  let seconds = o.coordinatorCpuSeconds;
+  if (o.mode === "process") {
+    for (const m of o.members) {
+      const checkEnd = m.member.role === "seed" ? (m.ledger.cpuAtCompleteMicros ?? 0) / 1e6 : 0;
+      seconds += Math.max(0, cpuSecondsOf(m) - checkEnd);
+    }
   }
-  return total;
+  const deliveredGiB = (o.members.filter((m) => m.member.role === "leech").length * o.meta.length) / (1024 * MiB);
+  return { seconds: round2(seconds), perGiBDelivered: deliveredGiB === 0 ? 0 : round2(seconds / deliveredGiB) };
 }
 
 const mb = (bytes: number): number => Math.round((bytes / MiB) * 10) / 10;
@@ -142,7 +146,7 @@ export function summarize(o: SwarmOutcome): SwarmSummary {
   return {
     nodes: o.config.nodes,
     bytes: o.meta.length,
-    seconds: Math.round(o.seconds * 100) / 100,
+    seconds: round2(o.seconds),
     allComplete: o.allComplete,
     integrity: o.verdicts.some((v) => v.invariant === "integrity" && v.kind === "broken") ? "failed" : "ok",
     restarts: Object.values(restartsByChild).reduce((a, b) => a + b, 0),
@@ -153,8 +157,9 @@ export function summarize(o: SwarmOutcome): SwarmSummary {
     chaos: formatChaosSpec(o.config.chaos),
     pieceLength: o.meta.pieceLength,
     pieces: o.meta.pieceCount,
-    totalSeconds: Math.round(o.totalSeconds * 100) / 100,
+    totalSeconds: round2(o.totalSeconds),
     restartsByChild,
+    failedRestartsByChild: sumMaps(o.members.map((m) => m.ledger.failedRestarts)),
     escalations: perNode.reduce((n, p) => n + p.escalations, 0),
     chaosEvents: { total: o.eventCount, byKind },
     memory: { scope: o.memory.kind, boundMb: mb(o.memoryBoundBytes), peakMb: mb(peak) },
@@ -164,11 +169,6 @@ export function summarize(o: SwarmOutcome): SwarmSummary {
   };
 }
 
-function transferCpuOf(o: SwarmOutcome): SwarmSummary["transferCpu"] {
-  const seconds = transferCpuSeconds(o);
-  const deliveredGiB = (o.members.filter((m) => m.member.role === "leech").length * o.meta.length) / (1024 * MiB);
-  return { seconds: round2(seconds), perGiBDelivered: deliveredGiB === 0 ? 0 : round2(seconds / deliveredGiB) };
-}
 
 /** The first thing that makes the run fail, as one line for stderr; undefined if it passed. */
 export function failureLine(o: SwarmOutcome): string | undefined {
@@ -223,8 +223,7 @@ export function formatReport(s: SwarmSummary): string {
   if (liars.length > 0) lines.push("(* lies: serves a share of its blocks corrupted)");
   lines.push("");
   lines.push(`restarts by child: ${list(s.restartsByChild)}`);
-  const failed = sumMaps(s.perNode.map((n) => new Map(Object.entries(n.failedRestartsByChild))));
-  if (Object.keys(failed).length > 0) lines.push(`failed restarts (a restart's start failed; retried): ${list(failed)}`);
+  if (Object.keys(s.failedRestartsByChild).length > 0) lines.push(`failed restarts (a restart's start failed; retried): ${list(s.failedRestartsByChild)}`);
   lines.push(`chaos events: ${s.chaosEvents.total} (${list(s.chaosEvents.byKind)}); killed ${s.killed}`);
   const gaveUp = s.perNode.filter((n) => n.escalations > 0);
   if (gaveUp.length > 0) lines.push(`supervisors gave up (restart intensity): ${gaveUp.map((n) => `${n.node} ${n.escalations}`).join(", ")}`);
