@@ -24,6 +24,7 @@ import { sig3 } from "./actors/stats.js";
 import { killAllChildren } from "./fanout/children.js";
 import { runLtSwarm } from "./fanout/ltSwarm.js";
 import { checkFanout, fanoutRow, formatChecks, formatRows, jsonRow, type FanoutRow } from "./fanout/model.js";
+import { clientOrder, SETTLE_MS, settleMemory } from "./fanout/settle.js";
 import { runSwarmsupSwarm } from "./fanout/swarmsupSwarm.js";
 import { runPair, SWARMSUP_PAIR } from "./pair/pairs.js";
 import { PYTHON } from "./pair/peers.js";
@@ -68,18 +69,28 @@ async function runSize(sizeMiB: number, pieceLength: number, nodeCounts: readonl
   const ws = await prepareWorkspace(bytes, pieceLength, (remove) => (removeWorkspace = remove));
   try {
     const timeoutSec = Math.max(120, Math.ceil((bytes * Math.max(...nodeCounts)) / (5 * MiB)));
+    await settleMemory();
     const pair = await runPair(SWARMSUP_PAIR, 1, ws, { downloadTimeoutSec: timeoutSec, seedReadyTimeoutSec: 120 });
     const pairSec = pair.kind === "measured" ? pair.download.wallSec : Number.NaN;
     say(`  ${sizeMiB} MiB pair swarmsup->swarmsup: ${pair.kind === "measured" ? `t = ${pairSec.toFixed(2)} s (${(sizeMiB / pairSec).toFixed(1)} MiB/s)` : `FAILED: ${pair.reason}`}`);
     const rows: FanoutRow[] = [];
-    for (const n of nodeCounts) {
-      const own = await runSwarmsupSwarm({ swarmsupMain: SWARMSUP_MAIN, nodes: n, sizeMiB, pieceLength, timeoutSec, workDir: ws.dir });
-      rows.push(fanoutRow("swarmsup", n, own, bytes, pieces, pairSec));
-      const ref = await runLtSwarm({ swarmsupMain: SWARMSUP_MAIN, torrent: ws.torrent, seedDir: dirname(ws.dataFile), workDir: join(ws.dir, `lt-n${n}`), nodes: n, timeoutSec });
-      rows.push(fanoutRow("libtorrent", n, ref, bytes, pieces, pairSec));
-      // Each leecher's copy goes now: N x size of dirty pages should not be written back under the next run.
-      rmSync(join(ws.dir, `lt-n${n}`), { recursive: true, force: true });
-      for (const r of rows.slice(-2)) say(`  ${sizeMiB} MiB N=${n} ${r.client.padEnd(10)} ${r.run.kind === "measured" ? `T ${r.allDoneSec.toFixed(2)} s, ${r.aggregateMiBps.toFixed(1)} MiB/s, ${r.cpuSecPerGiB.toFixed(2)} CPU-s/GiB; CPU: ${r.run.cpuNote}` : `FAILED: ${r.run.reason}`}`);
+    for (const [i, n] of nodeCounts.entries()) {
+      const measured: FanoutRow[] = [];
+      for (const client of clientOrder(["swarmsup", "libtorrent"] as const, i)) {
+        await settleMemory();
+        if (client === "swarmsup") {
+          measured.push(fanoutRow(client, n, await runSwarmsupSwarm({ swarmsupMain: SWARMSUP_MAIN, nodes: n, sizeMiB, pieceLength, timeoutSec, workDir: ws.dir }), bytes, pieces, pairSec));
+        } else {
+          const ltDir = join(ws.dir, `lt-n${n}`);
+          measured.push(fanoutRow(client, n, await runLtSwarm({ swarmsupMain: SWARMSUP_MAIN, torrent: ws.torrent, seedDir: dirname(ws.dataFile), workDir: ltDir, nodes: n, timeoutSec }), bytes, pieces, pairSec));
+          // Each leecher's copy goes now (swarmsup's swarm deletes its own): N x size of dirty pages should not be written back under the next run.
+          rmSync(ltDir, { recursive: true, force: true });
+        }
+      }
+      // Rows stay in one order (swarmsup, then libtorrent) whatever order they ran in.
+      measured.sort((a, b) => (a.client === b.client ? 0 : a.client === "swarmsup" ? -1 : 1));
+      rows.push(...measured);
+      for (const r of measured) say(`  ${sizeMiB} MiB N=${n} ${r.client.padEnd(10)} ${r.run.kind === "measured" ? `T ${r.allDoneSec.toFixed(2)} s, ${r.aggregateMiBps.toFixed(1)} MiB/s, ${r.cpuSecPerGiB.toFixed(2)} CPU-s/GiB; CPU: ${r.run.cpuNote}` : `FAILED: ${r.run.reason}`}`);
     }
     return { rows, pairSec, pieces };
   } finally {
@@ -98,6 +109,7 @@ async function main(): Promise<void> {
   say(`bench:fanout — ${command}`);
   say(`  ${new Date().toISOString()}; node ${process.version}; libtorrent ${ltVersion}; ${cpus().length} CPUs; load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}`);
   say(`  1 seed + N nodes on 127.0.0.1; N = ${opts.nodes.join(", ")}; payload ${opts.sizesMiB.join(", ")} MiB, ${opts.pieceKiB} KiB pieces; one run each (no rounds)`);
+  say(`  every run starts ${SETTLE_MS / 1000} s after the previous one ended (freed memory goes back to the VM's host: both clients start from the same memory state); the client that runs first alternates with N (bench/fanout/settle.ts)`);
   say(`  swarmsup: swarm --mode process --chaos none --no-audit --json (embedded tracker); CPU = seed after its check + node processes + the coordinator/tracker from t0 to all done (summary.transferCpu), as libtorrent's is measured`);
   say(`  libtorrent: lt_node.py high_performance_seed, seed + N leechers (--stay) via swarmsup tracker; CPU = seed after READY + leechers + tracker, /proc`);
   const all: { sizeMiB: number; rows: FanoutRow[]; pairSec: number; pieces: number }[] = [];
