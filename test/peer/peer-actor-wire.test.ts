@@ -18,10 +18,10 @@ afterEach(() => {
   for (const r of raws.splice(0)) r.destroy();
 });
 
-async function seedNode(options: { uploadQueueBound?: number } = {}): Promise<{ node: TorrentNode; data: Buffer; meta: Metainfo }> {
+async function seedNode(options: { uploadQueueBound?: number } = {}, holdReads = false): Promise<{ node: TorrentNode; data: Buffer; meta: Metainfo }> {
   const data = randomBytes(PIECE * 6 - 500);
   const meta = torrentOf(data, PIECE);
-  const node = await startNode({ meta, seedData: data, listen: true, label: "seed", peerOptions: options });
+  const node = await startNode({ meta, seedData: data, listen: true, label: "seed", peerOptions: options, holdReads });
   nodes.push(node);
   return { node, data, meta };
 }
@@ -120,6 +120,59 @@ describe("peer actor as a seed, over the wire", () => {
     const piece = await raw.waitType("piece");
     expect(piece.index).toBe(4);
     expect(raw.received.filter((m) => m.type === "piece" && m.index === 3)).toEqual([]);
+  });
+  it("a cancel that arrives while its block's batch is being read drops that block only; asked again, it is sent once", async () => {
+    const { node, data, meta } = await seedNode({}, true);
+    const raw = await dial(node, meta);
+    send(raw, { type: "interested" });
+    await raw.waitType("unchoke");
+    // Two back-to-back blocks of one piece: one read of both (takeReadBatch).
+    send(raw, request(2, 0, 16384), request(2, 16384, 16384));
+    await node.readsAsked(1);
+    expect(node.reads[0]).toEqual({ piece: 2, begin: 0, length: PIECE });
+    send(raw, { type: "cancel", index: 2, begin: 16384, length: 16384 });
+    const reject = await raw.waitType("reject"); // the cancel was handled while the read is held
+    expect([reject.index, reject.begin]).toEqual([2, 16384]);
+    node.releaseReads();
+    const first = await raw.waitType("piece");
+    expect([first.index, first.begin]).toEqual([2, 0]);
+    expect(first.block.equals(data.subarray(2 * PIECE, 2 * PIECE + 16384))).toBe(true);
+
+    send(raw, request(2, 16384, 16384));
+    await node.readsAsked(2);
+    expect(node.reads[1]).toEqual({ piece: 2, begin: 16384, length: 16384 });
+    node.releaseReads();
+    const again = await raw.waitFor((m) => m.type === "piece" && m.begin === 16384);
+    expect(again.type === "piece" && again.block.equals(data.subarray(2 * PIECE + 16384, 3 * PIECE))).toBe(true);
+    // A marker round trip: anything still due for the cancelled block would have come before its answer.
+    send(raw, request(3, 0, 16384));
+    await node.readsAsked(3);
+    node.releaseReads();
+    await raw.waitFor((m) => m.type === "piece" && m.index === 3);
+    expect(raw.received.filter((m) => m.type === "piece" && m.index === 2).map((m) => (m.type === "piece" ? m.begin : -1))).toEqual([0, 16384]);
+    expect(node.state.counters.uploaded).toBe(3 * 16384);
+  });
+
+  it("a choke while a batch is being read sends none of it", async () => {
+    const { node, meta } = await seedNode({}, true);
+    const raw = await dial(node, meta);
+    send(raw, { type: "interested" });
+    await raw.waitType("unchoke");
+    send(raw, request(1, 0, 16384), request(1, 16384, 16384));
+    await node.readsAsked(1);
+    send(raw, { type: "notInterested" }); // the choker-less policy chokes a peer that lost interest
+    await raw.waitType("choke");
+    await raw.waitFor((m) => m.type === "reject" && m.begin === 16384);
+    expect(raw.received.filter((m) => m.type === "reject").map((m) => (m.type === "reject" ? [m.index, m.begin] : []))).toEqual([[1, 0], [1, 16384]]);
+    node.releaseReads();
+    // Interested again: unchoked, and a new request is answered; nothing of the held batch was sent before it.
+    send(raw, { type: "interested" });
+    await raw.waitType("unchoke", raw.received.length);
+    send(raw, request(4, 0, 16384));
+    await node.readsAsked(2);
+    node.releaseReads();
+    await raw.waitFor((m) => m.type === "piece" && m.index === 4);
+    expect(raw.received.filter((m) => m.type === "piece").map((m) => (m.type === "piece" ? m.index : -1))).toEqual([4]);
   });
 });
 

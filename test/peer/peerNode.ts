@@ -44,6 +44,12 @@ export interface TorrentNode {
   readonly complete: Promise<void>;
   /** Resolves when `n` pieces were written. */
   piecesWritten(n: number): Promise<void>;
+  /** Upload reads asked of this node's IO, in order (with `holdReads`: held until released). */
+  readonly reads: readonly ReadAsked[];
+  /** Resolves when `n` upload reads were asked. */
+  readsAsked(n: number): Promise<void>;
+  /** With `holdReads`: answers every read asked so far (later ones wait for the next call). */
+  releaseReads(): void;
   /** Resolves with the next peer exit (or one already recorded past `seen`). */
   nextPeerExit(seen?: number): Promise<PeerExitRecord>;
   connect(port: number, options?: { host?: string }): Promise<StartResult>;
@@ -61,6 +67,14 @@ export interface NodeOptions {
   readonly maxPending?: number;
   /** Default: real time. */
   readonly clock?: Clock;
+  /** Hold every upload read until `releaseReads()`, so a test can act while reads are in flight. */
+  readonly holdReads?: boolean;
+}
+
+export interface ReadAsked {
+  readonly piece: number;
+  readonly begin: number;
+  readonly length: number;
 }
 
 export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
@@ -113,15 +127,27 @@ export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
 
   const mgr = (await startPieceMgr({ state, writer }, rt)) as Pid;
   const peerId = makePeerId();
+  const readBytes = (piece: number, begin: number, length: number): Promise<Buffer> => {
+    if (seed !== undefined) {
+      const at = piece * meta.pieceLength + begin;
+      return Promise.resolve(seed.subarray(at, at + length));
+    }
+    const written = writtenPieces.get(piece);
+    if (written === undefined) return Promise.reject(new Error(`piece ${piece} is not written`));
+    return Promise.resolve(written.subarray(begin, begin + length));
+  };
+  const reads: ReadAsked[] = [];
+  const readWaiters: { n: number; resolve: () => void }[] = [];
+  let held: (() => void)[] = [];
   const io = {
     readBlock(_ctx: Ctx, piece: number, begin: number, length: number): Promise<Buffer> {
-      if (seed !== undefined) {
-        const at = piece * meta.pieceLength + begin;
-        return Promise.resolve(seed.subarray(at, at + length));
+      reads.push({ piece, begin, length });
+      for (const w of readWaiters.splice(0)) {
+        if (reads.length >= w.n) w.resolve();
+        else readWaiters.push(w);
       }
-      const written = writtenPieces.get(piece);
-      if (written === undefined) return Promise.reject(new Error(`piece ${piece} is not written`));
-      return Promise.resolve(written.subarray(begin, begin + length));
+      if (opts.holdReads !== true) return readBytes(piece, begin, length);
+      return new Promise<void>((resolve) => held.push(resolve)).then(() => readBytes(piece, begin, length));
     },
   };
   const pool = await startPeerPool(ih, { state, io, peerId, ...(opts.peerOptions === undefined ? {} : { options: opts.peerOptions }) }, { runtime: rt });
@@ -151,6 +177,13 @@ export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
     complete,
     piecesWritten: (n) =>
       written.size >= n ? Promise.resolve() : new Promise<void>((resolve) => writeWaiters.push({ n, resolve })),
+    reads,
+    readsAsked: (n) => (reads.length >= n ? Promise.resolve() : new Promise<void>((resolve) => readWaiters.push({ n, resolve }))),
+    releaseReads: () => {
+      const now = held;
+      held = [];
+      for (const release of now) release();
+    },
     nextPeerExit: (seen = peerExits.length) => {
       const rec = peerExits[seen];
       if (rec !== undefined) return Promise.resolve(rec);
