@@ -32,7 +32,7 @@ import { killAll } from "./pair/processes.js";
 import { prepareWorkspace } from "./pair/workspace.js";
 
 const MiB = 1024 * 1024;
-const SWARMSUP_MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const SWARMSUP_MAIN = fileURLToPath(new URL("../src/cli/swarmsup.mjs", import.meta.url));
 
 function positiveList(flag: string, text: string): number[] {
   const list = text.split(",").map((s) => Number(s.trim()));

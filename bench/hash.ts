@@ -29,7 +29,7 @@ const sizeMb = Number(process.env.BENCH_HASH_MB ?? 1024);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const bytes = sizeMb * MiB;
 const pieceLength = Number(process.env.BENCH_PIECE_LENGTH ?? autoPieceLength(bytes));
-const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const cli = fileURLToPath(new URL("../src/cli/swarmsup.mjs", import.meta.url));
 const PYTHON = "/usr/bin/python3";
 
 const LIBTORRENT_CREATE = `

@@ -19,8 +19,8 @@ export interface Command {
 
 export const PYTHON = "/usr/bin/python3";
 
-/** swarmsup's CLI beside this build (dist/src/cli/main.js for dist/bench/pair/peers.js). */
-const SWARMSUP_MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+/** swarmsup's CLI as the package ships it (bin: the bundle, dist/src/cli/swarmsup.mjs). */
+const SWARMSUP_MAIN = fileURLToPath(new URL("../../src/cli/swarmsup.mjs", import.meta.url));
 
 /** bench/lt_node.py is not compiled: find it in the source tree above whichever outDir this build sits in. */
 function findLtNode(): string {

@@ -19,7 +19,12 @@ import { jobFailed, usageError } from "./errors.js";
 import { startProgress } from "./progress.js";
 import { waitForSignal } from "./signals.js";
 
-const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
+/**
+ * What each node process runs: this CLI as it was started. Bundled (dist/src/cli/swarmsup.mjs,
+ * scripts/bundle.mjs) this module is the bundle itself, so nodes start as fast as the parent
+ * did; compiled by tsc only, it is main.js beside this file.
+ */
+const MAIN = fileURLToPath(import.meta.url.endsWith(".mjs") ? import.meta.url : new URL("./main.js", import.meta.url));
 
 export function registerSwarm(program: Command): void {
   program

@@ -39,8 +39,10 @@ export function pieceBuffer(size: number): Buffer {
 
 /**
  * The compiled worker. Worker threads cannot load TypeScript, so the worker is always
- * dist/src/storage/hashWorker.js: beside this module when it runs compiled, and when
- * it runs from src/ under vitest (a .ts module URL) the same file under dist/, which
+ * dist/src/storage/hashWorker.js: beside this module when it runs compiled (found as
+ * ../storage/ so that it resolves the same from the CLI bundle, dist/src/cli/swarmsup.mjs,
+ * where this code is inlined), and when it runs from src/ under vitest (a .ts module URL)
+ * the same file under dist/, which
  * `npm run build` (and `npm ci` via `prepare`) produces. A missing build is an error
  * that says so, not a hang; a stale one runs the worker as last built (its code is
  * small: hashWorker.ts and filePiece.ts).
@@ -49,7 +51,7 @@ export function hashWorkerFile(moduleUrl: string = import.meta.url): string {
   const fromSources = new URL(moduleUrl).pathname.endsWith(".ts");
   const url = fromSources
     ? new URL("../../dist/src/storage/hashWorker.js", moduleUrl)
-    : new URL("./hashWorker.js", moduleUrl);
+    : new URL("../storage/hashWorker.js", moduleUrl);
   const file = fileURLToPath(url);
   if (!existsSync(file)) {
     throw new Error(`the hash worker ${file} does not exist: run \`npm run build\` first`);

@@ -20,8 +20,8 @@ import { createTorrent } from "../../src/storage/create.js";
 import type { Metainfo } from "../../src/protocol/types.js";
 import { PYTHON } from "./interop.js";
 
-/** The built CLI (`npx tsc -p tsconfig.json` first). */
-export const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
+/** The built CLI as the package ships it (its bin, the bundle: `npm run build` first). */
+export const CLI = fileURLToPath(new URL("../../dist/src/cli/swarmsup.mjs", import.meta.url));
 
 export const MiB = 1024 * 1024;
 export const KiB = 1024;
@@ -263,7 +263,7 @@ export class LineProcess {
   }
 }
 
-/** `node dist/src/cli/main.js ...args`, logs at warn (stdout is a pipe: no progress bar). */
+/** `node dist/src/cli/swarmsup.mjs ...args`, logs at warn (stdout is a pipe: no progress bar). */
 export function startCli(label: string, args: readonly string[]): LineProcess {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, SWARMSUP_LOG: "warn" }, stdio: ["ignore", "pipe", "pipe"] });
   return new LineProcess(label, child);

@@ -25,6 +25,11 @@ describe("hashWorkerFile", () => {
     expect(hashWorkerFile(compiled)).toBe(hashWorkerFile());
   });
 
+  it("finds the same worker from the CLI bundle, where this module's code is inlined", () => {
+    const bundle = new URL("../../dist/src/cli/swarmsup.mjs", import.meta.url).href;
+    expect(hashWorkerFile(bundle)).toBe(hashWorkerFile());
+  });
+
   it("says to build when the worker is not there", () => {
     expect(() => hashWorkerFile("file:///nowhere/storage/hashPool.js")).toThrow(/npm run build/);
   });

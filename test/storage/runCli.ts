@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-/** The built CLI (tests run after `npm run build`; `npm ci` builds through `prepare`). */
-export const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
+/** The built CLI as the package ships it, its bin (tests run after `npm run build`; `npm ci` builds through `prepare`). */
+export const CLI = fileURLToPath(new URL("../../dist/src/cli/swarmsup.mjs", import.meta.url));
 
 export interface CliRun {
   readonly code: number;
@@ -10,7 +10,7 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs `node dist/src/cli/main.js ...args` to completion (stdout is a pipe: no progress bar). */
+/** Runs `node dist/src/cli/swarmsup.mjs ...args` to completion (stdout is a pipe: no progress bar). */
 export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     execFile(
