@@ -10,8 +10,10 @@
  *
  *   npm run bench:fanout [-- --nodes 4,8,16] [--size-mb 256 | --sizes 64,256] [--piece-kib 1024]
  *
- * One run per (client, N), no rounds: 256 MiB x (4+8+16) per client already takes ~2 minutes
- * on this 2-core machine.
+ * Every run (the pair too) starts SETTLE_MS after the previous one ended and the client that
+ * runs first alternates from one N to the next (bench/fanout/settle.ts says why). One run per
+ * (client, N), no rounds: with the defaults the whole bench takes ~3 minutes here, 105 s of
+ * it the pauses.
  */
 import { execFileSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
@@ -63,6 +65,10 @@ process.once("exit", () => {
 process.once("SIGINT", () => process.exit(130));
 process.once("SIGTERM", () => process.exit(143));
 
+/** Swarm runs so far across sizes: the first client alternates over the whole bench. */
+let swarmsRun = 0;
+const runOrder: string[] = [];
+
 async function runSize(sizeMiB: number, pieceLength: number, nodeCounts: readonly number[]): Promise<{ rows: FanoutRow[]; pairSec: number; pieces: number }> {
   const bytes = sizeMiB * MiB;
   const pieces = Math.ceil(bytes / pieceLength);
@@ -74,9 +80,11 @@ async function runSize(sizeMiB: number, pieceLength: number, nodeCounts: readonl
     const pairSec = pair.kind === "measured" ? pair.download.wallSec : Number.NaN;
     say(`  ${sizeMiB} MiB pair swarmsup->swarmsup: ${pair.kind === "measured" ? `t = ${pairSec.toFixed(2)} s (${(sizeMiB / pairSec).toFixed(1)} MiB/s)` : `FAILED: ${pair.reason}`}`);
     const rows: FanoutRow[] = [];
-    for (const [i, n] of nodeCounts.entries()) {
+    for (const n of nodeCounts) {
       const measured: FanoutRow[] = [];
-      for (const client of clientOrder(["swarmsup", "libtorrent"] as const, i)) {
+      const order = clientOrder(["swarmsup", "libtorrent"] as const, swarmsRun++);
+      runOrder.push(`${sizeMiB} MiB N=${n}: ${order.join(" then ")}`);
+      for (const client of order) {
         await settleMemory();
         if (client === "swarmsup") {
           measured.push(fanoutRow(client, n, await runSwarmsupSwarm({ swarmsupMain: SWARMSUP_MAIN, nodes: n, sizeMiB, pieceLength, timeoutSec, workDir: ws.dir }), bytes, pieces, pairSec));
@@ -133,6 +141,8 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       loadAvg: { start: loadAtStart.map(sig3), end: loadavg().map(sig3) },
       pieceLength,
+      settleMs: SETTLE_MS,
+      runOrder,
       sizes: all.map((s) => ({ sizeMiB: s.sizeMiB, pieces: s.pieces, pairSec: sig3(s.pairSec), rows: s.rows.map(jsonRow) })),
       targets: checks.map((c) => ({ name: c.name, target: c.target, value: sig3(c.value), pass: c.pass })),
       pass: checks.every((c) => c.pass),

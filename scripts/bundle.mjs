@@ -9,7 +9,13 @@
  *
  * piscina stays outside the bundle: it resolves its own worker script from its package
  * directory. The hash pool's worker (dist/src/storage/hashWorker.js) stays a tsc output
- * file beside the bundle's directory (hashPool.ts: `hashWorkerFile`).
+ * file beside the bundle's directory (hashPool.ts: `hashWorkerFile`), so the package ships
+ * dist/src whole (package.json "files"). pino is inlined and works as src/log.ts uses it (a
+ * destination on fd 2); its transports (worker threads found through __dirname) would not:
+ * make pino external before configuring one.
+ *
+ * SWARMSUP_BUNDLED is defined true here, so code can tell the bundle from tsc's output
+ * (src/cli/swarm.ts forks the bundle for its nodes when it runs from it).
  */
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
@@ -27,6 +33,7 @@ await build({
   external: ["piscina"],
   sourcemap: "linked",
   logLevel: "warning",
+  define: { SWARMSUP_BUNDLED: "true" },
   // CommonJS dependencies (pino, commander, ...) call require(); an ES module has none.
   banner: { js: 'import { createRequire as swarmsupCreateRequire } from "node:module"; const require = swarmsupCreateRequire(import.meta.url);' },
 });

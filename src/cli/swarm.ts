@@ -19,12 +19,15 @@ import { jobFailed, usageError } from "./errors.js";
 import { startProgress } from "./progress.js";
 import { waitForSignal } from "./signals.js";
 
+/** Defined `true` by scripts/bundle.mjs in the CLI bundle; undeclared anywhere else. */
+declare const SWARMSUP_BUNDLED: boolean;
+
 /**
- * What each node process runs: this CLI as it was started. Bundled (dist/src/cli/swarmsup.mjs,
- * scripts/bundle.mjs) this module is the bundle itself, so nodes start as fast as the parent
- * did; compiled by tsc only, it is main.js beside this file.
+ * What each node process runs: this CLI as it was started. In the bundle
+ * (dist/src/cli/swarmsup.mjs) this module's URL is the bundle itself, so nodes start as fast
+ * as the parent did; compiled by tsc only, it is main.js beside this file.
  */
-const MAIN = fileURLToPath(import.meta.url.endsWith(".mjs") ? import.meta.url : new URL("./main.js", import.meta.url));
+export const NODE_ENTRY = fileURLToPath(typeof SWARMSUP_BUNDLED !== "undefined" && SWARMSUP_BUNDLED ? import.meta.url : new URL("./main.js", import.meta.url));
 
 export function registerSwarm(program: Command): void {
   program
@@ -53,7 +56,7 @@ export function registerSwarm(program: Command): void {
       // Chaos makes warnings and crash reports by design (kills, failed hashes, bans): the
       // report says what happened; SWARMSUP_LOG=warn shows the logs too.
       if (process.env.SWARMSUP_LOG === undefined) log.level = "fatal";
-      const fleet = cli.mode === "process" ? processFleet(MAIN, { ...process.env, SWARMSUP_LOG: log.level }) : inProcessFleet();
+      const fleet = cli.mode === "process" ? processFleet(NODE_ENTRY, { ...process.env, SWARMSUP_LOG: log.level }) : inProcessFleet();
       const progress = startProgress({ label: "swarming", json: cli.json });
       let outcome;
       try {

@@ -18,10 +18,11 @@ afterEach(() => {
   for (const r of raws.splice(0)) r.destroy();
 });
 
-async function seedNode(options: { uploadQueueBound?: number } = {}, holdReads = false): Promise<{ node: TorrentNode; data: Buffer; meta: Metainfo }> {
+async function seedNode(options: { uploadQueueBound?: number; holdReads?: boolean } = {}): Promise<{ node: TorrentNode; data: Buffer; meta: Metainfo }> {
   const data = randomBytes(PIECE * 6 - 500);
   const meta = torrentOf(data, PIECE);
-  const node = await startNode({ meta, seedData: data, listen: true, label: "seed", peerOptions: options, holdReads });
+  const { holdReads = false, ...peerOptions } = options;
+  const node = await startNode({ meta, seedData: data, listen: true, label: "seed", peerOptions, holdReads });
   nodes.push(node);
   return { node, data, meta };
 }
@@ -122,7 +123,7 @@ describe("peer actor as a seed, over the wire", () => {
     expect(raw.received.filter((m) => m.type === "piece" && m.index === 3)).toEqual([]);
   });
   it("a cancel that arrives while its block's batch is being read drops that block only; asked again, it is sent once", async () => {
-    const { node, data, meta } = await seedNode({}, true);
+    const { node, data, meta } = await seedNode({ holdReads: true });
     const raw = await dial(node, meta);
     send(raw, { type: "interested" });
     await raw.waitType("unchoke");
@@ -154,14 +155,16 @@ describe("peer actor as a seed, over the wire", () => {
   });
 
   it("a choke while a batch is being read sends none of it", async () => {
-    const { node, meta } = await seedNode({}, true);
+    const { node, meta } = await seedNode({ holdReads: true });
     const raw = await dial(node, meta);
     send(raw, { type: "interested" });
     await raw.waitType("unchoke");
     send(raw, request(1, 0, 16384), request(1, 16384, 16384));
     await node.readsAsked(1);
+    expect(node.reads).toEqual([{ piece: 1, begin: 0, length: PIECE }]); // one batched read
+    const beforeChoke = raw.received.length;
     send(raw, { type: "notInterested" }); // the choker-less policy chokes a peer that lost interest
-    await raw.waitType("choke");
+    await raw.waitType("choke", beforeChoke);
     await raw.waitFor((m) => m.type === "reject" && m.begin === 16384);
     expect(raw.received.filter((m) => m.type === "reject").map((m) => (m.type === "reject" ? [m.index, m.begin] : []))).toEqual([[1, 0], [1, 16384]]);
     node.releaseReads();
@@ -173,6 +176,34 @@ describe("peer actor as a seed, over the wire", () => {
     node.releaseReads();
     await raw.waitFor((m) => m.type === "piece" && m.index === 4);
     expect(raw.received.filter((m) => m.type === "piece").map((m) => (m.type === "piece" ? m.index : -1))).toEqual([4]);
+    expect(node.state.counters.uploaded).toBe(16384);
+  });
+
+  it("a block cancelled and asked again while its first batch is still being read is sent once", async () => {
+    const { node, data, meta } = await seedNode({ holdReads: true });
+    const raw = await dial(node, meta);
+    send(raw, { type: "interested" });
+    await raw.waitType("unchoke");
+    send(raw, request(2, 0, 16384), request(2, 16384, 16384));
+    await node.readsAsked(1);
+    expect(node.reads[0]).toEqual({ piece: 2, begin: 0, length: PIECE });
+    // Cancel and ask again before the batch's read returns: the request is queued once more,
+    // so the held batch may serve it, and then the second read must not send it again.
+    send(raw, { type: "cancel", index: 2, begin: 16384, length: 16384 }, request(2, 16384, 16384));
+    await node.readsAsked(2);
+    expect(node.reads[1]).toEqual({ piece: 2, begin: 16384, length: 16384 });
+    node.releaseReads();
+    await raw.waitFor((m) => m.type === "piece" && m.begin === 16384);
+    // A marker: anything still due for block (2, 16384) would be sent before the answer to this.
+    send(raw, request(3, 0, 16384));
+    await node.readsAsked(3);
+    node.releaseReads();
+    await raw.waitFor((m) => m.type === "piece" && m.index === 3);
+    const sent = raw.received.filter((m) => m.type === "piece" && m.index === 2);
+    expect(sent.map((m) => (m.type === "piece" ? m.begin : -1)).sort((a, b) => a - b)).toEqual([0, 16384]);
+    const block = sent.find((m) => m.type === "piece" && m.begin === 16384);
+    expect(block?.type === "piece" && block.block.equals(data.subarray(2 * PIECE + 16384, 3 * PIECE))).toBe(true);
+    expect(node.state.counters.uploaded).toBe(3 * 16384);
   });
 });
 
