@@ -40,6 +40,26 @@ async function dial(node: TorrentNode, meta: Metainfo, opts: { fast?: boolean; e
 const send = (raw: RawPeer, ...msgs: WireMessage[]): void => raw.write(Buffer.concat(msgs.map(encodeMessage)));
 const request = (index: number, begin: number, length: number): WireMessage => ({ type: "request", index, begin, length });
 
+/** A seed holding its reads, a raw peer it unchoked, and the peer's two back-to-back requests for `piece` in flight as one held read. */
+async function heldBatch(piece: number): Promise<{ node: TorrentNode; data: Buffer; raw: RawPeer }> {
+  const { node, data, meta } = await seedNode({ holdReads: true });
+  const raw = await dial(node, meta);
+  send(raw, { type: "interested" });
+  await raw.waitType("unchoke");
+  send(raw, request(piece, 0, 16384), request(piece, 16384, 16384));
+  await node.readsAsked(1);
+  expect(node.reads).toEqual([{ piece, begin: 0, length: PIECE }]); // one read of both (takeReadBatch)
+  return { node, data, raw };
+}
+
+/** Ask for a marker block and wait for it: anything still due for earlier requests is sent before it. */
+async function marker(node: TorrentNode, raw: RawPeer, piece: number, readsSoFar: number): Promise<void> {
+  send(raw, request(piece, 0, 16384));
+  await node.readsAsked(readsSoFar + 1);
+  node.releaseReads();
+  await raw.waitFor((m) => m.type === "piece" && m.index === piece);
+}
+
 describe("peer actor as a seed, over the wire", () => {
   it("answers with have-all and an extended handshake (reqq), unchokes an interested peer and serves the right bytes", async () => {
     const { node, data, meta } = await seedNode();
@@ -123,14 +143,7 @@ describe("peer actor as a seed, over the wire", () => {
     expect(raw.received.filter((m) => m.type === "piece" && m.index === 3)).toEqual([]);
   });
   it("a cancel that arrives while its block's batch is being read drops that block only; asked again, it is sent once", async () => {
-    const { node, data, meta } = await seedNode({ holdReads: true });
-    const raw = await dial(node, meta);
-    send(raw, { type: "interested" });
-    await raw.waitType("unchoke");
-    // Two back-to-back blocks of one piece: one read of both (takeReadBatch).
-    send(raw, request(2, 0, 16384), request(2, 16384, 16384));
-    await node.readsAsked(1);
-    expect(node.reads[0]).toEqual({ piece: 2, begin: 0, length: PIECE });
+    const { node, data, raw } = await heldBatch(2);
     send(raw, { type: "cancel", index: 2, begin: 16384, length: 16384 });
     const reject = await raw.waitType("reject"); // the cancel was handled while the read is held
     expect([reject.index, reject.begin]).toEqual([2, 16384]);
@@ -145,23 +158,13 @@ describe("peer actor as a seed, over the wire", () => {
     node.releaseReads();
     const again = await raw.waitFor((m) => m.type === "piece" && m.begin === 16384);
     expect(again.type === "piece" && again.block.equals(data.subarray(2 * PIECE + 16384, 3 * PIECE))).toBe(true);
-    // A marker round trip: anything still due for the cancelled block would have come before its answer.
-    send(raw, request(3, 0, 16384));
-    await node.readsAsked(3);
-    node.releaseReads();
-    await raw.waitFor((m) => m.type === "piece" && m.index === 3);
+    await marker(node, raw, 3, 2);
     expect(raw.received.filter((m) => m.type === "piece" && m.index === 2).map((m) => (m.type === "piece" ? m.begin : -1))).toEqual([0, 16384]);
     expect(node.state.counters.uploaded).toBe(3 * 16384);
   });
 
   it("a choke while a batch is being read sends none of it", async () => {
-    const { node, meta } = await seedNode({ holdReads: true });
-    const raw = await dial(node, meta);
-    send(raw, { type: "interested" });
-    await raw.waitType("unchoke");
-    send(raw, request(1, 0, 16384), request(1, 16384, 16384));
-    await node.readsAsked(1);
-    expect(node.reads).toEqual([{ piece: 1, begin: 0, length: PIECE }]); // one batched read
+    const { node, raw } = await heldBatch(1);
     const beforeChoke = raw.received.length;
     send(raw, { type: "notInterested" }); // the choker-less policy chokes a peer that lost interest
     await raw.waitType("choke", beforeChoke);
@@ -171,22 +174,13 @@ describe("peer actor as a seed, over the wire", () => {
     // Interested again: unchoked, and a new request is answered; nothing of the held batch was sent before it.
     send(raw, { type: "interested" });
     await raw.waitType("unchoke", raw.received.length);
-    send(raw, request(4, 0, 16384));
-    await node.readsAsked(2);
-    node.releaseReads();
-    await raw.waitFor((m) => m.type === "piece" && m.index === 4);
+    await marker(node, raw, 4, 1);
     expect(raw.received.filter((m) => m.type === "piece").map((m) => (m.type === "piece" ? m.index : -1))).toEqual([4]);
     expect(node.state.counters.uploaded).toBe(16384);
   });
 
   it("a block cancelled and asked again while its first batch is still being read is sent once", async () => {
-    const { node, data, meta } = await seedNode({ holdReads: true });
-    const raw = await dial(node, meta);
-    send(raw, { type: "interested" });
-    await raw.waitType("unchoke");
-    send(raw, request(2, 0, 16384), request(2, 16384, 16384));
-    await node.readsAsked(1);
-    expect(node.reads[0]).toEqual({ piece: 2, begin: 0, length: PIECE });
+    const { node, data, raw } = await heldBatch(2);
     // Cancel and ask again before the batch's read returns: the request is queued once more,
     // so the held batch may serve it, and then the second read must not send it again.
     send(raw, { type: "cancel", index: 2, begin: 16384, length: 16384 }, request(2, 16384, 16384));
@@ -194,11 +188,7 @@ describe("peer actor as a seed, over the wire", () => {
     expect(node.reads[1]).toEqual({ piece: 2, begin: 16384, length: 16384 });
     node.releaseReads();
     await raw.waitFor((m) => m.type === "piece" && m.begin === 16384);
-    // A marker: anything still due for block (2, 16384) would be sent before the answer to this.
-    send(raw, request(3, 0, 16384));
-    await node.readsAsked(3);
-    node.releaseReads();
-    await raw.waitFor((m) => m.type === "piece" && m.index === 3);
+    await marker(node, raw, 3, 2);
     const sent = raw.received.filter((m) => m.type === "piece" && m.index === 2);
     expect(sent.map((m) => (m.type === "piece" ? m.begin : -1)).sort((a, b) => a - b)).toEqual([0, 16384]);
     const block = sent.find((m) => m.type === "piece" && m.begin === 16384);
