@@ -26,7 +26,7 @@ export function settleMemory(): Promise<void> {
   return sleep(SETTLE_MS);
 }
 
-/** Which client runs first for the i-th N: alternating, so neither always follows the other. */
+/** Which client runs first in the i-th (client pair of) swarm runs of the bench: alternating, so neither always follows the other. */
 export function clientOrder<T>(clients: readonly [T, T], i: number): readonly [T, T] {
   return i % 2 === 0 ? clients : [clients[1], clients[0]];
 }
