@@ -8,12 +8,14 @@
  * upload share, efficiency = T_opt / T (bench/fanout/model.ts). Targets printed PASS/FAIL;
  * the last line is one JSON object.
  *
- *   npm run bench:fanout [-- --nodes 4,8,16] [--size-mb 256 | --sizes 64,256] [--piece-kib 1024]
+ *   npm run bench:fanout [-- --nodes 4,8,16] [--size-mb 256 | --sizes 64,256] [--piece-kib 1024] [--rounds 1]
  *
  * Every run (the pair too) starts SETTLE_MS after the previous one ended and the client that
- * runs first alternates from one N to the next (bench/fanout/settle.ts says why). One run per
- * (client, N), no rounds: with the defaults the whole bench takes ~3 minutes here, 105 s of
- * it the pauses.
+ * runs first alternates from one round to the next (bench/fanout/settle.ts says why). One run
+ * per (client, N) by default: with the defaults the whole bench takes ~3 minutes here, 105 s
+ * of it the pauses. `--rounds R` runs each (client, N) R times and reports the round with the
+ * median all-done time (every round's T and CPU are printed and kept in the JSON): a single
+ * fan-out run swings by 10-25 % on this machine.
  */
 import { execFileSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
@@ -25,7 +27,7 @@ import { rmSync } from "node:fs";
 import { sig3 } from "./actors/stats.js";
 import { killAllChildren } from "./fanout/children.js";
 import { runLtSwarm } from "./fanout/ltSwarm.js";
-import { checkFanout, fanoutRow, formatChecks, formatRows, jsonRow, type FanoutRow } from "./fanout/model.js";
+import { checkFanout, fanoutRow, formatChecks, formatRows, jsonRow, medianRound, type FanoutRow } from "./fanout/model.js";
 import { clientOrder, SETTLE_MS, settleMemory } from "./fanout/settle.js";
 import { runSwarmsupSwarm } from "./fanout/swarmsupSwarm.js";
 import { runPair, SWARMSUP_PAIR } from "./pair/pairs.js";
@@ -42,16 +44,18 @@ function positiveList(flag: string, text: string): number[] {
   return list;
 }
 
-function options(): { nodes: number[]; sizesMiB: number[]; pieceKiB: number } {
+function options(): { nodes: number[]; sizesMiB: number[]; pieceKiB: number; rounds: number } {
   const { values } = parseArgs({
-    options: { nodes: { type: "string", default: "4,8,16" }, "size-mb": { type: "string", default: "256" }, sizes: { type: "string" }, "piece-kib": { type: "string", default: "1024" } },
+    options: { nodes: { type: "string", default: "4,8,16" }, "size-mb": { type: "string", default: "256" }, sizes: { type: "string" }, "piece-kib": { type: "string", default: "1024" }, rounds: { type: "string", default: "1" } },
     strict: true,
   });
   const sizes = (values.sizes ?? values["size-mb"]).split(",").map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 4096)) throw new Error(`--sizes/--size-mb: integers 1..4096 (MiB) expected`);
   const pieceKiB = Number(values["piece-kib"]);
   if (!Number.isInteger(pieceKiB) || pieceKiB < 16 || (pieceKiB & (pieceKiB - 1)) !== 0) throw new Error("--piece-kib: a power of two >= 16 expected");
-  return { nodes: positiveList("nodes", values.nodes), sizesMiB: sizes, pieceKiB };
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error("--rounds: an integer 1..9 expected");
+  return { nodes: positiveList("nodes", values.nodes), sizesMiB: sizes, pieceKiB, rounds };
 }
 
 const say = (line = ""): void => void process.stdout.write(`${line}\n`);
@@ -69,7 +73,7 @@ process.once("SIGTERM", () => process.exit(143));
 let swarmsRun = 0;
 const runOrder: string[] = [];
 
-async function runSize(sizeMiB: number, pieceLength: number, nodeCounts: readonly number[]): Promise<{ rows: FanoutRow[]; pairSec: number; pieces: number }> {
+async function runSize(sizeMiB: number, pieceLength: number, nodeCounts: readonly number[], rounds: number): Promise<{ rows: FanoutRow[]; pairSec: number; pieces: number }> {
   const bytes = sizeMiB * MiB;
   const pieces = Math.ceil(bytes / pieceLength);
   const ws = await prepareWorkspace(bytes, pieceLength, (remove) => (removeWorkspace = remove));
@@ -81,24 +85,27 @@ async function runSize(sizeMiB: number, pieceLength: number, nodeCounts: readonl
     say(`  ${sizeMiB} MiB pair swarmsup->swarmsup: ${pair.kind === "measured" ? `t = ${pairSec.toFixed(2)} s (${(sizeMiB / pairSec).toFixed(1)} MiB/s)` : `FAILED: ${pair.reason}`}`);
     const rows: FanoutRow[] = [];
     for (const n of nodeCounts) {
-      const measured: FanoutRow[] = [];
-      const order = clientOrder(["swarmsup", "libtorrent"] as const, swarmsRun++);
-      runOrder.push(`${sizeMiB} MiB N=${n}: ${order.join(" then ")}`);
-      for (const client of order) {
-        await settleMemory();
-        if (client === "swarmsup") {
-          measured.push(fanoutRow(client, n, await runSwarmsupSwarm({ swarmsupMain: SWARMSUP_MAIN, nodes: n, sizeMiB, pieceLength, timeoutSec, workDir: ws.dir }), bytes, pieces, pairSec));
-        } else {
-          const ltDir = join(ws.dir, `lt-n${n}`);
-          measured.push(fanoutRow(client, n, await runLtSwarm({ swarmsupMain: SWARMSUP_MAIN, torrent: ws.torrent, seedDir: dirname(ws.dataFile), workDir: ltDir, nodes: n, timeoutSec }), bytes, pieces, pairSec));
-          // Each leecher's copy goes now (swarmsup's swarm deletes its own): N x size of dirty pages should not be written back under the next run.
-          rmSync(ltDir, { recursive: true, force: true });
+      const byClient = { swarmsup: [] as FanoutRow[], libtorrent: [] as FanoutRow[] };
+      for (let round = 1; round <= rounds; round++) {
+        const order = clientOrder(["swarmsup", "libtorrent"] as const, swarmsRun++);
+        runOrder.push(`${sizeMiB} MiB N=${n}${rounds > 1 ? ` round ${round}` : ""}: ${order.join(" then ")}`);
+        for (const client of order) {
+          await settleMemory();
+          let row: FanoutRow;
+          if (client === "swarmsup") {
+            row = fanoutRow(client, n, await runSwarmsupSwarm({ swarmsupMain: SWARMSUP_MAIN, nodes: n, sizeMiB, pieceLength, timeoutSec, workDir: ws.dir }), bytes, pieces, pairSec);
+          } else {
+            const ltDir = join(ws.dir, `lt-n${n}`);
+            row = fanoutRow(client, n, await runLtSwarm({ swarmsupMain: SWARMSUP_MAIN, torrent: ws.torrent, seedDir: dirname(ws.dataFile), workDir: ltDir, nodes: n, timeoutSec }), bytes, pieces, pairSec);
+            // Each leecher's copy goes now (swarmsup's swarm deletes its own): N x size of dirty pages should not be written back under the next run.
+            rmSync(ltDir, { recursive: true, force: true });
+          }
+          byClient[client].push(row);
+          say(`  ${sizeMiB} MiB N=${n}${rounds > 1 ? ` round ${round}` : ""} ${row.client.padEnd(10)} ${row.run.kind === "measured" ? `T ${row.allDoneSec.toFixed(2)} s, ${row.aggregateMiBps.toFixed(1)} MiB/s, ${row.cpuSecPerGiB.toFixed(2)} CPU-s/GiB; CPU: ${row.run.cpuNote}` : `FAILED: ${row.run.reason}`}`);
         }
       }
       // Rows stay in one order (swarmsup, then libtorrent) whatever order they ran in.
-      measured.sort((a, b) => (a.client === b.client ? 0 : a.client === "swarmsup" ? -1 : 1));
-      rows.push(...measured);
-      for (const r of measured) say(`  ${sizeMiB} MiB N=${n} ${r.client.padEnd(10)} ${r.run.kind === "measured" ? `T ${r.allDoneSec.toFixed(2)} s, ${r.aggregateMiBps.toFixed(1)} MiB/s, ${r.cpuSecPerGiB.toFixed(2)} CPU-s/GiB; CPU: ${r.run.cpuNote}` : `FAILED: ${r.run.reason}`}`);
+      rows.push(medianRound(byClient.swarmsup), medianRound(byClient.libtorrent));
     }
     return { rows, pairSec, pieces };
   } finally {
@@ -116,12 +123,12 @@ async function main(): Promise<void> {
   const ltVersion = execFileSync(PYTHON, ["-c", "import libtorrent; print(libtorrent.__version__)"], { encoding: "utf8" }).trim();
   say(`bench:fanout — ${command}`);
   say(`  ${new Date().toISOString()}; node ${process.version}; libtorrent ${ltVersion}; ${cpus().length} CPUs; load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}`);
-  say(`  1 seed + N nodes on 127.0.0.1; N = ${opts.nodes.join(", ")}; payload ${opts.sizesMiB.join(", ")} MiB, ${opts.pieceKiB} KiB pieces; one run each (no rounds)`);
-  say(`  every run starts ${SETTLE_MS / 1000} s after the previous one ended (freed memory goes back to the VM's host: both clients start from the same memory state); the client that runs first alternates with N (bench/fanout/settle.ts)`);
+  say(`  1 seed + N nodes on 127.0.0.1; N = ${opts.nodes.join(", ")}; payload ${opts.sizesMiB.join(", ")} MiB, ${opts.pieceKiB} KiB pieces; ${opts.rounds === 1 ? "one run each (no rounds)" : `${opts.rounds} rounds each, the median all-done round reported`}`);
+  say(`  every run starts ${SETTLE_MS / 1000} s after the previous one ended (freed memory goes back to the VM's host: both clients start from the same memory state); the client that runs first alternates from one round to the next (bench/fanout/settle.ts)`);
   say(`  swarmsup: swarm --mode process --chaos none --no-audit --json (embedded tracker); CPU = seed after its check + node processes + the coordinator/tracker from t0 to all done (summary.transferCpu), as libtorrent's is measured`);
   say(`  libtorrent: lt_node.py high_performance_seed, seed + N leechers (--stay) via swarmsup tracker; CPU = seed after READY + leechers + tracker, /proc`);
   const all: { sizeMiB: number; rows: FanoutRow[]; pairSec: number; pieces: number }[] = [];
-  for (const sizeMiB of opts.sizesMiB) all.push({ sizeMiB, ...(await runSize(sizeMiB, pieceLength, opts.nodes)) });
+  for (const sizeMiB of opts.sizesMiB) all.push({ sizeMiB, ...(await runSize(sizeMiB, pieceLength, opts.nodes, opts.rounds)) });
   const checks = all.flatMap((s) => checkFanout(s.rows, opts.nodes).map((c) => ({ ...c, name: `${s.sizeMiB} MiB: ${c.name}` })));
   for (const s of all) {
     say();
@@ -141,6 +148,7 @@ async function main(): Promise<void> {
       cpus: cpus().length,
       loadAvg: { start: loadAtStart.map(sig3), end: loadavg().map(sig3) },
       pieceLength,
+      rounds: opts.rounds,
       settleMs: SETTLE_MS,
       runOrder,
       sizes: all.map((s) => ({ sizeMiB: s.sizeMiB, pieces: s.pieces, pairSec: sig3(s.pairSec), rows: s.rows.map(jsonRow) })),

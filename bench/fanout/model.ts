@@ -15,6 +15,8 @@ export type FanoutRun =
 
 export interface FanoutRow {
   readonly client: "swarmsup" | "libtorrent";
+  /** With --rounds > 1: every round's all-done T and CPU-s/GiB, in run order (this row is the median round). */
+  readonly rounds?: readonly { readonly allDoneSec: number; readonly cpuSecPerGiB: number }[];
   readonly nodes: number;
   readonly run: FanoutRun;
   readonly allDoneSec: number;
@@ -58,6 +60,18 @@ export function fanoutRow(client: FanoutRow["client"], nodes: number, run: Fanou
     optimalSec: opt,
     efficiency: opt / allDone,
   };
+}
+
+/**
+ * One row for several rounds of one client and N: the measured round whose all-done time is
+ * the median (the lower middle of an even count), carrying every round's T and CPU; a failed
+ * row only if no round was measured (a failure is then the first one's).
+ */
+export function medianRound(rounds: readonly FanoutRow[]): FanoutRow {
+  const measured = rounds.filter((r) => r.run.kind === "measured").sort((a, b) => a.allDoneSec - b.allDoneSec);
+  const pick = measured[Math.floor((measured.length - 1) / 2)] ?? rounds[0];
+  if (pick === undefined) throw new Error("medianRound: no rounds");
+  return rounds.length === 1 ? pick : { ...pick, rounds: rounds.map((r) => ({ allDoneSec: r.allDoneSec, cpuSecPerGiB: r.cpuSecPerGiB })) };
 }
 
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
@@ -115,5 +129,6 @@ export function jsonRow(r: FanoutRow): Record<string, unknown> {
     seedUploadShare: sig3(r.seedUploadShare),
     optimalSec: sig3(r.optimalSec),
     efficiency: sig3(r.efficiency),
+    ...(r.rounds === undefined ? {} : { rounds: r.rounds.map((x) => ({ allDoneSec: sig3(x.allDoneSec), cpuSecPerGiB: sig3(x.cpuSecPerGiB) })) }),
   };
 }
