@@ -244,7 +244,7 @@ function startOp(state: FileIoState, ctx: Ctx, op: Op): void {
   const done: Promise<FileIoReply> =
     request.op === "write"
       ? writeFully(handle, state.path, request.data, request.offset).then(() => ({ kind: "written" }))
-      : readFully(handle, state.path, request.length, request.offset).then((data) => ({ kind: "read", data }));
+      : readFully(handle, state.path, request.length, request.offset, request.into).then((data) => ({ kind: "read", data }));
   state.inFlight.set(op, done);
   // A rejection (EIO, ENOSPC, a short read) crashes the worker: see the module comment.
   ctx.pipe(done, (value) => new OpDone(op, value));
@@ -279,8 +279,9 @@ export async function writeAt(via: IoCaller, file: Pid | Name, offset: number, d
 }
 
 /** Reads exactly length bytes at offset of the worker's file. */
-export async function readAt(via: IoCaller, file: Pid | Name, offset: number, length: number, timeoutMs = DEFAULT_IO_TIMEOUT): Promise<Buffer> {
-  const answer = await ask(via, file, { op: "read", offset, length }, timeoutMs);
+/** `into` (exactly `length` bytes): the bytes land there and it is what resolves. */
+export async function readAt(via: IoCaller, file: Pid | Name, offset: number, length: number, timeoutMs = DEFAULT_IO_TIMEOUT, into?: Buffer): Promise<Buffer> {
+  const answer = await ask(via, file, into === undefined ? { op: "read", offset, length } : { op: "read", offset, length, into }, timeoutMs);
   if (answer.kind !== "read") throw new TypeError(`file_io answered a read with ${answer.kind}`);
   return answer.data;
 }

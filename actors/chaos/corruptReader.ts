@@ -32,6 +32,8 @@ export function corruptingReader(inner: BlockReader, spec: CorruptSpec): BlockRe
   let lies = 0;
   return {
     lies: () => lies,
+    // A lie is a copy of ours, nobody else's to take back; honest bytes go back to the inner reader.
+    release: (block: Buffer) => inner.release?.(block),
     async readBlock(ctx: Ctx, piece: number, begin: number, length: number): Promise<Buffer> {
       const data = await inner.readBlock(ctx, piece, begin, length);
       // Peers read several blocks at once: each 16 KiB block of the range lies on its own draw.
@@ -39,7 +41,10 @@ export function corruptingReader(inner: BlockReader, spec: CorruptSpec): BlockRe
       for (let from = 0; from < data.length; from += BLOCK_SIZE) {
         if (random() >= spec.probability) continue;
         // A copy: the inner reader's buffer may be shared with other readers.
-        bad ??= Buffer.from(data);
+        if (bad === undefined) {
+          bad = Buffer.from(data);
+          inner.release?.(data);
+        }
         const at = from + Math.floor(random() * Math.min(BLOCK_SIZE, data.length - from));
         bad[at] = bad[at]! ^ 0xff;
         lies++;

@@ -7,7 +7,8 @@ import type { FileIoError, FileIoRefusal } from "./errors.js";
 
 export type FileIoRequest =
   | { readonly op: "write"; readonly offset: number; readonly data: Buffer }
-  | { readonly op: "read"; readonly offset: number; readonly length: number };
+  /** `into`: read into this buffer (exactly `length` bytes) instead of a new one; the reply's data is it. */
+  | { readonly op: "read"; readonly offset: number; readonly length: number; readonly into?: Buffer };
 
 export type FileIoReply =
   | { readonly kind: "written" }
@@ -34,7 +35,7 @@ export function judgeRequest(request: unknown, fileLength: number, queued: numbe
   if (parsed.offset + length > fileLength) {
     return { kind: "refuse", refusal: { kind: "outOfRange", offset: parsed.offset, length, fileLength } };
   }
-  if (length === 0) return { kind: "empty", reply: parsed.op === "write" ? { kind: "written" } : { kind: "read", data: Buffer.alloc(0) } };
+  if (length === 0) return { kind: "empty", reply: parsed.op === "write" ? { kind: "written" } : { kind: "read", data: parsed.into ?? Buffer.alloc(0) } };
   if (queued >= MAX_QUEUED) return { kind: "refuse", refusal: { kind: "overloaded", queued } };
   return { kind: "accept", request: parsed };
 }
@@ -52,8 +53,11 @@ function parseRequest(request: unknown): FileIoRequest | string {
       return Buffer.isBuffer(data) ? { op, offset, data } : "write data is not a Buffer";
     }
     case "read": {
-      const length = (request as { length?: unknown }).length;
-      return isOffset(length) ? { op, offset, length } : `length ${String(length)} is not a non-negative integer`;
+      const { length, into } = request as { length?: unknown; into?: unknown };
+      if (!isOffset(length)) return `length ${String(length)} is not a non-negative integer`;
+      if (into === undefined) return { op, offset, length };
+      if (!Buffer.isBuffer(into) || into.length !== length) return `read target is not a Buffer of ${length} bytes`;
+      return { op, offset, length, into };
     }
     default:
       return `unknown op ${String(op)}`;

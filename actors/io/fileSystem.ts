@@ -80,8 +80,9 @@ export async function writeFully(handle: OpenFile, path: string, data: Uint8Arra
   }
 }
 
-export async function readFully(handle: OpenFile, path: string, length: number, position: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
+/** `into` (exactly `length` bytes) is read into and returned instead of a new buffer. */
+export async function readFully(handle: OpenFile, path: string, length: number, position: number, into?: Buffer): Promise<Buffer> {
+  const buffer = into ?? Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(buffer, done, length - done, position + done);

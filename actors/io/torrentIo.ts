@@ -60,19 +60,26 @@ export class TorrentIo {
     await allSettledOrThrow(writes);
   }
 
-  async readBlock(via: IoCaller, piece: number, begin: number, length: number): Promise<Buffer> {
+  /** `into` (exactly `length` bytes): the block is read into it, and it is what resolves. */
+  async readBlock(via: IoCaller, piece: number, begin: number, length: number, into?: Buffer): Promise<Buffer> {
+    if (into !== undefined && into.length !== length) throw new RangeError(`readBlock: target of ${into.length} bytes for ${length}`);
     const spans = spansOfBlock(this.meta, piece, begin, length);
     const reads = dataSpans(spans);
-    const read = (span: Span): Promise<Buffer> =>
+    // spansOfBlock's pieceOffset is relative to the piece, the block starts at `begin`.
+    const read = (span: Span, target?: Buffer): Promise<Buffer> =>
       this.withRetry(via, `read piece ${piece} ${describe(span)}`, () =>
-        readAt(via, fileIoName(this.infoHashHex, span.fileIndex), span.fileOffset, span.length, this.timeoutMs),
+        readAt(via, fileIoName(this.infoHashHex, span.fileIndex), span.fileOffset, span.length, this.timeoutMs, target),
       );
     const only = reads[0];
-    if (reads.length === 1 && spans.length === 1 && only !== undefined) return read(only); // the common case: no copy
-    const block = Buffer.alloc(length); // zeros where pad spans are
-    // spansOfBlock's pieceOffset is relative to the piece, the block starts at `begin`.
-    await allSettledOrThrow(reads.map((span) => read(span).then((bytes) => void bytes.copy(block, span.pieceOffset - begin))));
-    return block;
+    if (reads.length === 1 && spans.length === 1 && only !== undefined) return read(only, into); // the common case: no copy
+    if (into === undefined) {
+      const block = Buffer.alloc(length); // zeros where pad spans are
+      await allSettledOrThrow(reads.map((span) => read(span).then((bytes) => void bytes.copy(block, span.pieceOffset - begin))));
+      return block;
+    }
+    for (const span of spans) if (span.kind !== "data") into.fill(0, span.pieceOffset - begin, span.pieceOffset - begin + span.length);
+    await allSettledOrThrow(reads.map((span) => read(span, into.subarray(span.pieceOffset - begin, span.pieceOffset - begin + span.length))));
+    return into;
   }
 
   private withRetry<T>(via: IoCaller, what: string, attempt: () => Promise<T>): Promise<T> {

@@ -14,6 +14,8 @@ import type { PeerSocket } from "./socketIo.js";
 /** How a peer reads the blocks it uploads; TorrentIo implements it (pad bytes read as zeros). */
 export interface BlockReader {
   readBlock(ctx: Ctx, piece: number, begin: number, length: number): Promise<Buffer>;
+  /** Gives back bytes readBlock returned, once nothing reads them any more (a reader may reuse their memory then). */
+  release?(block: Buffer): void;
 }
 
 export type Stage =

@@ -154,6 +154,8 @@ export class Outbox {
   private fill = 0;
   private segments: Buffer[] = [];
   private bytes = 0;
+  /** Run once the batch queued so far has been written (or can no longer be). */
+  private onWritten: (() => void)[] = [];
 
   constructor(private readonly socket: OutboxSink) {}
 
@@ -214,22 +216,40 @@ export class Outbox {
     this.push(block);
   }
 
+  /**
+   * `done` runs once everything queued so far is written, or will never be (the socket is
+   * gone): then no segment queued before it is referenced by the outbox or the socket. It
+   * runs outside any actor turn (from the socket's write callback), so it must only release
+   * memory, never touch an actor's state.
+   */
+  afterWrite(done: () => void): void {
+    this.onWritten.push(done);
+  }
+
   /** Write everything queued; returns the bytes written (0 when the socket is gone). */
   flush(): number {
     this.seal();
     const segments = this.segments;
     const bytes = this.bytes;
-    if (segments.length === 0) return 0;
+    const onWritten = this.onWritten;
     this.segments = [];
     this.bytes = 0;
+    if (onWritten.length > 0) this.onWritten = [];
     const socket = this.socket;
-    if (socket.destroyed || !socket.writable) return 0;
+    if (segments.length === 0 || socket.destroyed || !socket.writable) {
+      for (const done of onWritten) done();
+      return 0;
+    }
+    // The socket calls back once a write is done or failed, in order: the last one covers all.
+    const written = onWritten.length === 0 ? undefined : (): void => onWritten.forEach((done) => done());
     if (segments.length === 1) {
-      socket.write(segments[0] as Buffer);
+      socket.write(segments[0] as Buffer, written);
       return bytes;
     }
     socket.cork();
-    for (const segment of segments) socket.write(segment);
+    const last = segments.length - 1;
+    for (let i = 0; i < last; i++) socket.write(segments[i] as Buffer);
+    socket.write(segments[last] as Buffer, written);
     socket.uncork();
     return bytes;
   }

@@ -107,10 +107,15 @@ export function onBlockRead(conn: PeerConn, link: ActiveLink, ctx: Ctx, read: Bl
     conn.sock.outbox.piece(r.piece, r.begin, read.data.subarray(at, at + r.length));
     sent += r.length;
   }
+  // The reader may reuse the read's memory once no queued or in-flight write refers to it.
+  const io = conn.io;
   if (sent > 0) {
+    conn.sock.outbox.afterWrite(() => io.release?.(read.data));
     conn.ts.counters.uploaded += sent;
     link.upRate.add(sent, now(ctx));
     wrote(conn, ctx);
+  } else {
+    io.release?.(read.data);
   }
   pumpReads(conn, link, ctx);
 }

@@ -19,6 +19,14 @@ describe("judgeRequest", () => {
     expect(judgeRequest({ op: "read", offset: 0, length: 1 }, 100, MAX_QUEUED)).toMatchObject({ refusal: { kind: "overloaded" } });
     expect(judgeRequest({ op: "read", offset: Number.MAX_SAFE_INTEGER + 1, length: 1 }, 100, 0)).toMatchObject({ refusal: { kind: "malformed" } });
   });
+
+  it("takes a read target only as a Buffer of exactly the length read", () => {
+    const into = Buffer.alloc(10);
+    expect(judgeRequest({ op: "read", offset: 90, length: 10, into }, 100, 0)).toEqual({ kind: "accept", request: { op: "read", offset: 90, length: 10, into } });
+    expect(judgeRequest({ op: "read", offset: 90, length: 10, into: Buffer.alloc(9) }, 100, 0)).toMatchObject({ refusal: { kind: "malformed" } });
+    expect(judgeRequest({ op: "read", offset: 90, length: 10, into: new Uint8Array(10) }, 100, 0)).toMatchObject({ refusal: { kind: "malformed" } });
+    expect(judgeRequest({ op: "read", offset: 100, length: 0, into: Buffer.alloc(0) }, 100, 0)).toEqual({ kind: "empty", reply: { kind: "read", data: Buffer.alloc(0) } });
+  });
 });
 
 describe("nextStep", () => {

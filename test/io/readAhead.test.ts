@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Runtime } from "../../src/runtime/index.js";
 import { ReadAhead, type WindowSource } from "../../actors/io/readAhead.js";
@@ -69,5 +70,99 @@ describe("upload read-ahead", () => {
     const got = await ra.readBlock(rt, 0, 0, 16 * KiB);
     expect(got.equals(data.subarray(0, 16 * KiB))).toBe(true);
     expect(ra.cachedBytes).toBe(256 * KiB);
+  });
+
+  it("a source that answers with bytes of its own leaves the window's buffer free at once", async () => {
+    const data = randomBytes(256 * KiB);
+    const src = new CountingSource(data, 256 * KiB);
+    const ra = new ReadAhead(layoutOf(data.length, 256 * KiB), src);
+    await ra.readBlock(rt, 0, 0, 16 * KiB);
+    expect(ra.freeBuffers).toBe(1);
+  });
+});
+
+/** The payload in memory, read into the buffer the reader hands over (as TorrentIo does). */
+class IntoSource implements WindowSource {
+  reads = 0;
+  failNext = false;
+  readonly targets: Buffer[] = [];
+  constructor(
+    readonly data: Buffer,
+    readonly pieceLength: number,
+  ) {}
+  async readBlock(_via: unknown, piece: number, begin: number, length: number, into?: Buffer): Promise<Buffer> {
+    this.reads++;
+    if (into !== undefined) this.targets.push(into);
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error("disk gone");
+    }
+    const at = piece * this.pieceLength + begin;
+    const target = into ?? Buffer.allocUnsafe(length);
+    this.data.copy(target, 0, at, at + length);
+    return target;
+  }
+}
+
+describe("upload read-ahead: reused window buffers", () => {
+  const rt = new Runtime();
+  const W = 256 * KiB;
+
+  it("reuses a window's buffer only once it left the cache and each of its blocks came back", async () => {
+    const data = randomBytes(6 * W);
+    const src = new IntoSource(data, W);
+    const ra = new ReadAhead(layoutOf(data.length, W), src, W, 2 * W);
+    const held = await ra.readBlock(rt, 0, 0, 16 * KiB); // window 0, kept
+    for (let piece = 1; piece < 4; piece++) ra.release(await ra.readBlock(rt, piece, 0, 16 * KiB));
+    // Windows 0 and 1 left the cache; 1 came back and is free, 0 is still held.
+    expect(ra.freeBuffers).toBe(1);
+    for (let piece = 4; piece < 6; piece++) ra.release(await ra.readBlock(rt, piece, 0, 16 * KiB));
+    expect(held.equals(data.subarray(0, 16 * KiB))).toBe(true); // never overwritten
+    expect(new Set(src.targets.map((b) => b.buffer)).has(held.buffer)).toBe(true);
+    expect(src.targets.filter((b) => b.buffer === held.buffer)).toHaveLength(1); // read into once only
+    ra.release(held);
+    expect(ra.freeBuffers).toBeGreaterThanOrEqual(2);
+    const again = await ra.readBlock(rt, 0, 16 * KiB, 16 * KiB);
+    expect(again.equals(data.subarray(16 * KiB, 32 * KiB))).toBe(true);
+  });
+
+  it("never reuses the buffer of a failed read", async () => {
+    const data = randomBytes(W);
+    const src = new IntoSource(data, W);
+    const ra = new ReadAhead(layoutOf(data.length, W), src);
+    src.failNext = true;
+    await expect(ra.readBlock(rt, 0, 0, 16 * KiB)).rejects.toThrow("disk gone");
+    expect(ra.freeBuffers).toBe(0);
+    const got = await ra.readBlock(rt, 0, 0, 16 * KiB);
+    expect(got.equals(data.subarray(0, 16 * KiB))).toBe(true);
+    expect(src.targets[1]?.buffer).not.toBe(src.targets[0]?.buffer);
+  });
+
+  it("property: whatever the order of reads and releases, a block not yet released keeps its bytes", async () => {
+    const pieces = 8;
+    const data = randomBytes(pieces * W);
+    const command = fc.oneof(
+      fc.record({ t: fc.constant("read" as const), piece: fc.integer({ min: 0, max: pieces - 1 }), block: fc.integer({ min: 0, max: W / (16 * KiB) - 1 }) }),
+      fc.record({ t: fc.constant("release" as const), which: fc.nat() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { maxLength: 60 }), fc.integer({ min: 1, max: 4 }), async (commands, cacheWindows) => {
+        const src = new IntoSource(data, W);
+        const ra = new ReadAhead(layoutOf(data.length, W), src, W, cacheWindows * W);
+        const held: { block: Buffer; at: number }[] = [];
+        for (const c of commands) {
+          if (c.t === "read") {
+            const at = c.piece * W + c.block * 16 * KiB;
+            held.push({ block: await ra.readBlock(rt, c.piece, c.block * 16 * KiB, 16 * KiB), at });
+          } else if (held.length > 0) {
+            const [gone] = held.splice(c.which % held.length, 1);
+            if (gone !== undefined) ra.release(gone.block);
+          }
+          for (const h of held) expect(h.block.equals(data.subarray(h.at, h.at + 16 * KiB))).toBe(true);
+        }
+        expect(ra.cachedBytes).toBeLessThanOrEqual(cacheWindows * W);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

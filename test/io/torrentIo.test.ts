@@ -82,8 +82,15 @@ describe("io_sup + TorrentIo: a multi-file torrent", () => {
     for (const [p, begin, length] of blocks) {
       const block = await run((ctx) => io.readBlock(ctx, p, begin, length));
       expect(block).toEqual(payload.subarray(p * 1024 + begin, p * 1024 + begin + length));
+      // Into a caller's buffer (the upload read-ahead's reused windows): the same bytes, in
+      // that very buffer, and zeros over the pad even where the buffer held something else.
+      const into = Buffer.alloc(length, 0xee);
+      const read = await run((ctx) => io.readBlock(ctx, p, begin, length, into));
+      expect(read.buffer).toBe(into.buffer);
+      expect(into).toEqual(payload.subarray(p * 1024 + begin, p * 1024 + begin + length));
     }
     expect((await run((ctx) => io.readBlock(ctx, 0, 1000, 24))).equals(Buffer.alloc(24))).toBe(true);
+    await expect(run((ctx) => io.readBlock(ctx, 0, 0, 100, Buffer.alloc(99)))).rejects.toThrow(RangeError);
   });
 
   it("checks its arguments before any call", async () => {

@@ -109,4 +109,43 @@ describe("peer outbox", () => {
     expect(out.pending).toBe(0);
     expect(sink.writes).toEqual([]);
   });
+
+  it("afterWrite runs when the socket calls back for the batch's last write, not before", () => {
+    const sink = new Recorder();
+    const callbacks: (() => void)[] = [];
+    sink.write = (chunk: unknown, cb?: unknown) => {
+      sink.writes.push(chunk as Buffer);
+      if (typeof cb === "function") callbacks.push(cb as () => void);
+      return true;
+    };
+    const out = new Outbox(sink);
+    const done: string[] = [];
+    out.piece(1, 0, Buffer.alloc(16384, 1));
+    out.afterWrite(() => done.push("a"));
+    out.piece(1, 16384, Buffer.alloc(16384, 2));
+    out.afterWrite(() => done.push("b"));
+    out.flush();
+    expect(done).toEqual([]); // queued to the socket, not yet written
+    expect(callbacks).toHaveLength(1); // one callback, on the last write of the batch
+    expect(sink.writes.at(-1)?.[0]).toBe(2);
+    callbacks[0]?.();
+    expect(done).toEqual(["a", "b"]);
+    out.have(3);
+    out.flush();
+    expect(callbacks).toHaveLength(1); // nothing asked after that batch
+  });
+
+  it("afterWrite runs at flush when nothing is written: an empty batch, or a socket that is gone", () => {
+    const sink = new Recorder();
+    const out = new Outbox(sink);
+    const done: string[] = [];
+    out.afterWrite(() => done.push("empty"));
+    out.flush();
+    expect(done).toEqual(["empty"]);
+    out.piece(0, 0, Buffer.alloc(16));
+    out.afterWrite(() => done.push("gone"));
+    sink.destroyed = true;
+    out.flush();
+    expect(done).toEqual(["empty", "gone"]);
+  });
 });
