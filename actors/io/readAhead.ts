@@ -23,7 +23,8 @@
  *   with `release` (the peer does once the socket has written it); a block that is never
  *   released keeps its buffer out of reuse forever, which costs memory churn, never bytes;
  * - a window's buffer is reused only when the window has left the cache and nothing pins
- *   it; a buffer whose read failed is never reused (a timed-out read may still land in it).
+ *   it; a buffer whose read failed or was retried is never reused (an abandoned attempt may
+ *   still land in it).
  */
 import { runtimeOf, type IoCaller } from "./caller.js";
 import { pieceSize, type PayloadLayout } from "../../src/storage/layout.js";
@@ -112,12 +113,12 @@ export class ReadAhead {
     if (buffer !== undefined) this.pooled.set(buffer.buffer, window);
     read.then(
       (data) => {
-        // A source that answered with bytes of its own: the blocks are not in our buffer, so
-        // nothing will release it; it goes back at once (nothing was read into it).
+        // A source that answered with bytes of its own (one that ignores `into`, or
+        // TorrentIo after a retried read): the blocks are not in our buffer, and a read may
+        // still land in it, so it is dropped, never reused.
         if (buffer === undefined || data.buffer === buffer.buffer) return;
         this.pooled.delete(buffer.buffer);
         window.buffer = undefined;
-        this.keepFree(buffer);
       },
       () => {
         window.failed = true;

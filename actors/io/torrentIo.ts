@@ -60,26 +60,35 @@ export class TorrentIo {
     await allSettledOrThrow(writes);
   }
 
-  /** `into` (exactly `length` bytes): the block is read into it, and it is what resolves. */
+  /**
+   * `into` (exactly `length` bytes): the block is read into it, and it is what resolves,
+   * unless a read had to be retried: an abandoned attempt (a killed worker's pread cannot be
+   * called back) may still land in `into` later, so the block then resolves as a copy and
+   * the caller must not reuse `into` (ReadAhead drops a buffer that did not come back).
+   */
   async readBlock(via: IoCaller, piece: number, begin: number, length: number, into?: Buffer): Promise<Buffer> {
     if (into !== undefined && into.length !== length) throw new RangeError(`readBlock: target of ${into.length} bytes for ${length}`);
     const spans = spansOfBlock(this.meta, piece, begin, length);
     const reads = dataSpans(spans);
+    let retried = false;
     // spansOfBlock's pieceOffset is relative to the piece, the block starts at `begin`.
-    const read = (span: Span, target?: Buffer): Promise<Buffer> =>
-      this.withRetry(via, `read piece ${piece} ${describe(span)}`, () =>
-        readAt(via, fileIoName(this.infoHashHex, span.fileIndex), span.fileOffset, span.length, this.timeoutMs, target),
-      );
+    const read = (span: Span, target?: Buffer): Promise<Buffer> => {
+      let attempts = 0;
+      return this.withRetry(via, `read piece ${piece} ${describe(span)}`, () => {
+        if (++attempts > 1) retried = true;
+        return readAt(via, fileIoName(this.infoHashHex, span.fileIndex), span.fileOffset, span.length, this.timeoutMs, target);
+      });
+    };
     const only = reads[0];
-    if (reads.length === 1 && spans.length === 1 && only !== undefined) return read(only, into); // the common case: no copy
     if (into === undefined) {
+      if (reads.length === 1 && spans.length === 1 && only !== undefined) return read(only); // the common case: no copy
       const block = Buffer.alloc(length); // zeros where pad spans are
       await allSettledOrThrow(reads.map((span) => read(span).then((bytes) => void bytes.copy(block, span.pieceOffset - begin))));
       return block;
     }
     for (const span of spans) if (span.kind !== "data") into.fill(0, span.pieceOffset - begin, span.pieceOffset - begin + span.length);
     await allSettledOrThrow(reads.map((span) => read(span, into.subarray(span.pieceOffset - begin, span.pieceOffset - begin + span.length))));
-    return into;
+    return retried ? Buffer.from(into) : into;
   }
 
   private withRetry<T>(via: IoCaller, what: string, attempt: () => Promise<T>): Promise<T> {

@@ -48,6 +48,7 @@ export class RecordingFs implements FileSystem {
   writesPeak = 0;
   private readonly holds = new Map<string, Hold>();
   private readonly openHolds = new Map<string, Hold>();
+  private readonly readHolds = new Map<string, Hold>();
   private readonly failures = new Map<string, Error>();
   private readonly watchers: (() => void)[] = [];
 
@@ -83,6 +84,13 @@ export class RecordingFs implements FileSystem {
   holdWrites(path: string, count = 1): { entered: Promise<void>; release: () => void } {
     const hold: Hold = { remaining: count, entered: deferred<void>(), release: deferred<void>() };
     this.holds.set(path, hold);
+    return { entered: hold.entered.promise, release: () => hold.release.resolve() };
+  }
+
+  /** The next read of path waits (before touching the file) until release() is called. */
+  holdRead(path: string): { entered: Promise<void>; release: () => void } {
+    const hold: Hold = { remaining: 1, entered: deferred<void>(), release: deferred<void>() };
+    this.readHolds.set(path, hold);
     return { entered: hold.entered.promise, release: () => hold.release.resolve() };
   }
 
@@ -131,7 +139,15 @@ export class RecordingFs implements FileSystem {
     };
     return {
       write: (buffer, offset, length, position) => track(this.write(path, handle, buffer, offset, length, position)),
-      read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
+      read: async (buffer, offset, length, position) => {
+        const hold = this.readHolds.get(path);
+        this.readHolds.delete(path);
+        if (hold !== undefined) {
+          hold.entered.resolve();
+          await hold.release.promise;
+        }
+        return handle.read(buffer, offset, length, position);
+      },
       stat: () => handle.stat(),
       truncate: (length) => handle.truncate(length),
       close: async () => {

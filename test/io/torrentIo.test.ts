@@ -170,6 +170,27 @@ describe("a file-IO worker killed mid-write", () => {
     expect((await readFile(pathOf(0))).subarray(2048)).toEqual(payload.subarray(2048, 3000));
   });
 
+  it("a read into a caller's buffer that had to be retried resolves as a copy: the abandoned read may still land in that buffer", async () => {
+    const { h, meta, fs, pathOf, payload, piece, run } = await world(FILES, 2048);
+    const ih = meta.infoHashHex;
+    const retried = deferred<RetryEvent>();
+    const io = new TorrentIo(meta, ih, { onRetry: (e) => retried.resolve(e) });
+    await run((ctx) => Promise.all(Array.from({ length: meta.pieceCount }, (_, p) => io.writePiece(ctx, p, piece(p)))));
+    const hold = fs.holdRead(pathOf(1));
+    const into = Buffer.alloc(1000);
+    const read = run((ctx) => io.readBlock(ctx, 1, 1000, 1000, into)); // payload [3048, 4048): y.bin [48, 1048)
+    await hold.entered;
+    h.rt.exit(h.rt.whereis(fileIoName(ih, 1)) as Pid, Reason.kill);
+    await retried.promise;
+    await h.advance(50); // the backoff: the retry reaches the new worker
+    const block = await read;
+    expect(block.buffer).not.toBe(into.buffer);
+    expect(block).toEqual(payload.subarray(3048, 4048));
+    hold.release(); // the abandoned read goes on, into `into` only
+    await h.settle();
+    expect(block).toEqual(payload.subarray(3048, 4048));
+  });
+
   it("io_sup escalates when workers keep dying: 10 restarts in 10 s, then it exits shutdown", async () => {
     const { h, meta, sup } = await world(FILES, 2048);
     const name = fileIoName(meta.infoHashHex, 0);
