@@ -19,9 +19,11 @@
  * seed uploading 1 GiB ran 26-27 full mark-compacts (~13 % of its CPU) with a 9 MB heap;
  * with reused buffers, 1 (`node --trace-gc`, bench:pair's 1 GiB). A reused buffer must not
  * be overwritten while anyone still reads it, so:
- * - every block `readBlock` hands out pins its window until the caller gives the block back
- *   with `release` (the peer does once the socket has written it); a block that is never
- *   released keeps its buffer out of reuse forever, which costs memory churn, never bytes;
+ * - every block `readBlock` hands out pins its window until the caller gives that very block
+ *   back with `release` (the peer does once the socket has written it); releasing it twice,
+ *   or releasing anything else, does nothing. A block never released (its peer exited with
+ *   the read in flight) keeps its buffer out of reuse: the buffer is then garbage like any
+ *   other once nothing refers to it, so a lost release costs an allocation, never bytes;
  * - a window's buffer is reused only when the window has left the cache and nothing pins
  *   it; a buffer whose read failed or was retried is never reused (an abandoned attempt may
  *   still land in it).
@@ -52,8 +54,8 @@ interface Window {
 
 export class ReadAhead {
   private readonly windows = new Map<string, Window>();
-  /** Windows whose buffer may come back for reuse, by that buffer's memory. */
-  private readonly pooled = new Map<ArrayBufferLike, Window>();
+  /** The window each handed-out block pins (weak: a block nobody releases pins nothing once it is garbage). */
+  private readonly pinnedBy = new WeakMap<Buffer, Window>();
   private readonly free: Buffer[] = [];
   private heldBytes = 0;
 
@@ -86,13 +88,18 @@ export class ReadAhead {
       this.unpin(window);
       throw error;
     }
-    return data.subarray(begin - start, begin - start + length);
+    const block = data.subarray(begin - start, begin - start + length);
+    if (window.buffer !== undefined && data.buffer === window.buffer.buffer) this.pinnedBy.set(block, window);
+    else this.unpin(window); // not our buffer: nothing to hold back from reuse
+    return block;
   }
 
-  /** Gives back a block `readBlock` returned (once per block); anything else is ignored. */
+  /** Gives back a block `readBlock` returned; a second release of it, or of anything else, does nothing. */
   release(block: Buffer): void {
-    const window = this.pooled.get(block.buffer);
-    if (window !== undefined) this.unpin(window);
+    const window = this.pinnedBy.get(block);
+    if (window === undefined) return;
+    this.pinnedBy.delete(block);
+    this.unpin(window);
   }
 
   get cachedBytes(): number {
@@ -110,14 +117,12 @@ export class ReadAhead {
     // After a microtask hop no actor's turn is running, so the call is nobody's.
     const read = Promise.resolve().then(() => this.source.readBlock(runtime, piece, start, length, buffer));
     const window: Window = { key, bytes: length, read, buffer, pins: 0, cached: true, failed: false };
-    if (buffer !== undefined) this.pooled.set(buffer.buffer, window);
     read.then(
       (data) => {
         // A source that answered with bytes of its own (one that ignores `into`, or
         // TorrentIo after a retried read): the blocks are not in our buffer, and a read may
         // still land in it, so it is dropped, never reused.
         if (buffer === undefined || data.buffer === buffer.buffer) return;
-        this.pooled.delete(buffer.buffer);
         window.buffer = undefined;
       },
       () => {
@@ -149,8 +154,8 @@ export class ReadAhead {
 
   private recycleIfIdle(window: Window): void {
     const buffer = window.buffer;
-    if (window.cached || window.pins > 0 || buffer === undefined || this.pooled.get(buffer.buffer) !== window) return;
-    this.pooled.delete(buffer.buffer);
+    if (window.cached || window.pins > 0 || buffer === undefined) return;
+    window.buffer = undefined; // recycled once only
     if (!window.failed) this.keepFree(buffer);
   }
 

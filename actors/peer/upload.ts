@@ -5,9 +5,14 @@
  * - Bounded: the analyzer lets at most `uploadQueueBound` requests into the queue; at most
  *   `maxReads` reads (each a batch, below) are in flight, and none is started while the
  *   unsent bytes plus the bytes of the reads in flight exceed OUTBOUND_HIGH_WATER (a peer
- *   that asks and does not read stalls its own uploads, not our memory): what one peer
- *   makes us hold for uploads stays under OUTBOUND_HIGH_WATER plus one window. 'drain'
- *   starts them again.
+ *   that asks and does not read stalls its own uploads, not our memory). 'drain' starts
+ *   them again. What one peer makes us hold: up to OUTBOUND_HIGH_WATER of block bytes plus
+ *   one batch, but a queued 16 KiB block keeps its whole read-ahead window (256 KiB) alive,
+ *   so a peer that asks for one block per window and never reads can hold up to
+ *   OUTBOUND_HIGH_WATER / 16 KiB windows (32 MiB) until its link is closed.
+ * - Read bytes go back to the reader (`BlockReader.release`) once the socket has written
+ *   them (`Outbox.afterWrite`), or at once when none of them was sent: the read-ahead
+ *   reuses their buffer only then (actors/io/readAhead.ts).
  * - A block is sent only if its request is still queued when the read returns: a cancel or
  *   a choke in the meantime drops it.
  * - Reads are batched: the oldest queued request and the queued ones that follow it in the

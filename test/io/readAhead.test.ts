@@ -128,6 +128,22 @@ describe("upload read-ahead: reused window buffers", () => {
     expect(again.equals(data.subarray(16 * KiB, 32 * KiB))).toBe(true);
   });
 
+  it("a second release of a block, or a release of another slice of the window, unpins nothing", async () => {
+    const data = randomBytes(4 * W);
+    const src = new IntoSource(data, W);
+    const ra = new ReadAhead(layoutOf(data.length, W), src, W, W);
+    const a = await ra.readBlock(rt, 0, 0, 16 * KiB);
+    const b = await ra.readBlock(rt, 0, 16 * KiB, 16 * KiB);
+    ra.release(a);
+    ra.release(a);
+    ra.release(b.subarray(0, 100));
+    for (let piece = 1; piece < 4; piece++) ra.release(await ra.readBlock(rt, piece, 0, 16 * KiB));
+    expect(b.equals(data.subarray(16 * KiB, 32 * KiB))).toBe(true); // b still pins window 0
+    expect(src.targets.filter((t) => t.buffer === b.buffer)).toHaveLength(1);
+    ra.release(b);
+    expect(ra.freeBuffers).toBeGreaterThanOrEqual(1);
+  });
+
   it("never reuses the buffer of a failed read", async () => {
     const data = randomBytes(W);
     const src = new IntoSource(data, W);
