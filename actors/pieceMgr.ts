@@ -10,7 +10,7 @@
  *   and written (default: 64 MiB worth of pieces, at least 4, at most 4096), so assembly,
  *   hashing and writing together hold <= 64 MiB of piece data (a piece stays in flight
  *   until pieceDone / pieceFailed), plus at most POOL_BYTES (16 MiB) of free buffers kept
- *   for reuse (assembly.ts).
+ *   for reuse (src/storage/bufferPool.ts).
  * - No peer starves at the cap: a pick that came back short marks the peer starved, and it
  *   is woken (moreBlocks) as soon as a piece leaves flight. Without this, one-block pieces
  *   stall: every slot is taken by pieces being written, the peer has nothing outstanding,
@@ -44,7 +44,8 @@ import {
   assertNever,
 } from "../src/runtime/index.js";
 import { log } from "../src/log.js";
-import { PieceAssembly, PieceBufferPool } from "./pieceMgr/assembly.js";
+import { PieceAssembly } from "./pieceMgr/assembly.js";
+import { BufferPool } from "../src/storage/bufferPool.js";
 import { BLOCK_SIZE, PiecePicker, hostOfPeer, type BlockRequest, type BlockVerdict, type PeerKey, type PieceSet } from "./pieceMgr/picker.js";
 import { names, type TorrentState } from "./torrentState.js";
 
@@ -110,7 +111,7 @@ interface MgrState {
   readonly byPid: Map<number, PeerKey>;
   readonly assembling: Map<number, PieceAssembly>;
   /** Buffers of pieces that were written, failed or dropped, for the next pieces. */
-  readonly buffers: PieceBufferPool;
+  readonly buffers: BufferPool;
   /** Pieces that failed once: per block, who sent it and the SHA-1 of what they sent. */
   readonly suspects: Map<number, { block: number; host: string; digest: Buffer }[]>;
   /** Peers whose last pick came back short: woken when a piece leaves flight. */
@@ -150,7 +151,7 @@ export const pieceMgrBehaviour = defineServer<MgrState, PieceMgrArgs, Call, Cast
       peers: new Map(),
       byPid: new Map(),
       assembling: new Map(),
-      buffers: new PieceBufferPool(),
+      buffers: new BufferPool(),
       suspects: new Map(),
       starved: new Set(),
     });

@@ -29,6 +29,7 @@
  *   still land in it).
  */
 import { runtimeOf, type IoCaller } from "./caller.js";
+import { BufferPool } from "../../src/storage/bufferPool.js";
 import { pieceSize, type PayloadLayout } from "../../src/storage/layout.js";
 
 export interface WindowSource {
@@ -56,7 +57,8 @@ export class ReadAhead {
   private readonly windows = new Map<string, Window>();
   /** The window each handed-out block pins (weak: a block nobody releases pins nothing once it is garbage). */
   private readonly pinnedBy = new WeakMap<Buffer, Window>();
-  private readonly free: Buffer[] = [];
+  /** Window buffers given back, at most maxBytes of them. */
+  private readonly free: BufferPool;
   private heldBytes = 0;
 
   constructor(
@@ -64,7 +66,9 @@ export class ReadAhead {
     private readonly source: WindowSource,
     private readonly windowBytes = READ_AHEAD_WINDOW,
     private readonly maxBytes = READ_AHEAD_MAX_BYTES,
-  ) {}
+  ) {
+    this.free = new BufferPool(maxBytes);
+  }
 
   /** The block's bytes; give them back with `release` once nobody reads them any more. */
   async readBlock(via: IoCaller, piece: number, begin: number, length: number): Promise<Buffer> {
@@ -108,11 +112,11 @@ export class ReadAhead {
 
   /** Buffers waiting for reuse. */
   get freeBuffers(): number {
-    return this.free.length;
+    return this.free.count;
   }
 
   private startRead(via: IoCaller, piece: number, start: number, length: number, key: string): Window {
-    const buffer = length === this.windowBytes ? (this.free.pop() ?? Buffer.allocUnsafeSlow(length)) : undefined;
+    const buffer = length === this.windowBytes ? this.free.take(length) : undefined;
     const runtime = runtimeOf(via);
     // After a microtask hop no actor's turn is running, so the call is nobody's.
     const read = Promise.resolve().then(() => this.source.readBlock(runtime, piece, start, length, buffer));
@@ -156,10 +160,6 @@ export class ReadAhead {
     const buffer = window.buffer;
     if (window.cached || window.pins > 0 || buffer === undefined) return;
     window.buffer = undefined; // recycled once only
-    if (!window.failed) this.keepFree(buffer);
-  }
-
-  private keepFree(buffer: Buffer): void {
-    if (this.free.length < this.maxBytes / this.windowBytes) this.free.push(buffer);
+    if (!window.failed) this.free.give(buffer);
   }
 }

@@ -13,47 +13,13 @@
  * an external allocation the GC has to account and sweep. A buffer is given back only
  * once nothing refers to it: after its piece's writes all returned (TorrentIo.writePiece
  * resolved), after it failed its hash and the smart-ban records were taken, or when the
- * piece was dropped. The pool is bounded (POOL_BYTES); the rest is left to the GC.
+ * piece was dropped. The pool (src/storage/bufferPool.ts) is bounded; the rest is left to the GC.
  */
 import { createHash, type Hash } from "node:crypto";
-import { pieceBuffer } from "../../src/storage/hashPool.js";
 import { BLOCK_SIZE } from "./picker.js";
 
 /** Contiguous stored blocks hashed together (64 KiB: well inside the L2 cache). */
 const HASH_RUN_BLOCKS = 4;
-
-/** Free piece buffers kept for reuse, at most this many bytes of them. */
-export const POOL_BYTES = 16 * 1024 * 1024;
-
-export class PieceBufferPool {
-  private readonly free: Buffer[] = [];
-  private freeBytes = 0;
-
-  constructor(private readonly maxBytes = POOL_BYTES) {}
-
-  /** A buffer of exactly `size` bytes (its contents are stale: every byte is overwritten before use). */
-  take(size: number): Buffer {
-    for (let i = this.free.length - 1; i >= 0; i--) {
-      const buf = this.free[i] as Buffer;
-      if (buf.length !== size) continue;
-      this.free.splice(i, 1);
-      this.freeBytes -= size;
-      return buf;
-    }
-    return pieceBuffer(size);
-  }
-
-  /** `buf` is no longer referenced by anyone. */
-  give(buf: Buffer): void {
-    if (this.freeBytes + buf.length > this.maxBytes) return;
-    this.free.push(buf);
-    this.freeBytes += buf.length;
-  }
-
-  get heldBytes(): number {
-    return this.freeBytes;
-  }
-}
 
 export class PieceAssembly {
   private readonly hash: Hash = createHash("sha1");

@@ -45,3 +45,8 @@ export function medianLatency(rounds: readonly Latency[]): Latency {
 export function sig3(value: number): number {
   return Number.isFinite(value) ? Number(value.toPrecision(3)) : value;
 }
+
+/** A figure for a table: `digits` decimals, "n/a" when it could not be measured. */
+export function fmt(n: number, digits = 1): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : "n/a";
+}

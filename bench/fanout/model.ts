@@ -4,7 +4,7 @@
  * and efficiency = T_opt / T with T_opt = t + t*log2(N)/R (t: the measured pair transfer,
  * R: piece count) — the ideal pipelined fan-out, as in eBay's BitTornado study (0.24 at N = 16).
  */
-import { sig3 } from "../actors/stats.js";
+import { fmt, quantile, sig3 } from "../actors/stats.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -29,13 +29,6 @@ export interface FanoutRow {
   readonly efficiency: number;
 }
 
-/** Nearest-rank percentile; NaN for no samples. */
-export function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return Number.NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-}
-
 export function optimalSec(pairSec: number, nodes: number, pieces: number): number {
   return pairSec + (pairSec * Math.log2(nodes)) / pieces;
 }
@@ -52,8 +45,8 @@ export function fanoutRow(client: FanoutRow["client"], nodes: number, run: Fanou
     nodes,
     run,
     allDoneSec: allDone,
-    p50Sec: percentile(run.finishSec, 50),
-    p99Sec: percentile(run.finishSec, 99),
+    p50Sec: quantile(run.finishSec, 0.5),
+    p99Sec: quantile(run.finishSec, 0.99),
     aggregateMiBps: delivered / MiB / allDone,
     cpuSecPerGiB: run.cpuSec / (delivered / GiB),
     seedUploadShare: run.seedUploadShare,
@@ -73,8 +66,6 @@ export function medianRound(rounds: readonly FanoutRow[]): FanoutRow {
   if (pick === undefined) throw new Error("medianRound: no rounds");
   return rounds.length === 1 ? pick : { ...pick, rounds: rounds.map((r) => ({ allDoneSec: r.allDoneSec, cpuSecPerGiB: r.cpuSecPerGiB })) };
 }
-
-const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
 export function formatRows(rows: readonly FanoutRow[]): string {
   const out = [

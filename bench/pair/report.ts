@@ -3,7 +3,7 @@
  * since a peak is a limit), the ratio to the libtorrent -> libtorrent reference, the targets
  * with PASS/FAIL, and the figures for the JSON line. A pair with any failed round fails.
  */
-import { median, sig3 } from "../actors/stats.js";
+import { fmt, median, sig3 } from "../actors/stats.js";
 import type { PairDef, PairOutcome } from "./pairs.js";
 
 const MiB = 1024 * 1024;
@@ -96,8 +96,6 @@ export function checkTargets(summaries: readonly PairSummary[], swarmsupPair: Pa
   }
   return checks;
 }
-
-const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 
 export function formatTable(summaries: readonly PairSummary[]): string {
   const rows = [

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PieceAssembly, PieceBufferPool } from "../../actors/pieceMgr/assembly.js";
+import { PieceAssembly } from "../../actors/pieceMgr/assembly.js";
+import { BufferPool } from "../../src/storage/bufferPool.js";
 import { BLOCK_SIZE } from "../../actors/pieceMgr/picker.js";
 
 describe("PieceAssembly", () => {
@@ -41,9 +42,9 @@ describe("PieceAssembly", () => {
   });
 });
 
-describe("PieceBufferPool", () => {
+describe("BufferPool", () => {
   it("hands back a given buffer of the asked size, and keeps at most its bound", () => {
-    const pool = new PieceBufferPool(3 * 1024);
+    const pool = new BufferPool(3 * 1024);
     const a = pool.take(1024);
     const b = pool.take(1024);
     const odd = pool.take(999);
