@@ -8,6 +8,7 @@ import { encodeMessage, type WireMessage } from "../../src/protocol/wire/index.j
 import type { Metainfo } from "../../src/protocol/types.js";
 import { peerExitOf, startNode, torrentOf, type TorrentNode } from "./peerNode.js";
 import { RawPeer } from "./rawPeer.js";
+import { BACKLOG_PAUSE, INBOUND_HIGH_WATER } from "../../actors/peer/socketIo.js";
 
 const PIECE = 32 * 1024;
 const nodes: TorrentNode[] = [];
@@ -243,9 +244,10 @@ describe("peer actor: a peer that makes us answer and does not read", () => {
       if (now.read === last) still++;
       else [still, last] = [0, now.read];
     }
-    // It stopped before the end of the flood, owing at most the pause threshold (4 MiB)
-    // plus the answers to one read's worth of input.
-    expect(most).toBeLessThan(4 * 1024 * 1024 + 256 * 1024);
+    // It stopped before the end of the flood, owing at most the pause threshold plus the
+    // answers to the input already in its mailbox when it paused: up to INBOUND_HIGH_WATER
+    // and one more chunk (a reject is as long as the request it answers).
+    expect(most).toBeLessThan(BACKLOG_PAUSE + INBOUND_HIGH_WATER + 64 * 1024);
     expect(last).toBeLessThan(flood.length);
     raw.socket.resume();
     await raw.waitType("unchoke");
