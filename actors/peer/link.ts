@@ -13,6 +13,7 @@ import { INITIAL_FLAGS, linkFlags, peerLinkMachine, type CloseReason, type LinkF
 import type { PeerConfig } from "./options.js";
 import { RateMeter } from "./rateMeter.js";
 import { RequestSet, UploadQueue } from "./requests.js";
+import { UploadPins } from "./uploadPins.js";
 
 /**
  * Why a peer actor ended its link: the `detail` of its `{shutdown, detail}` exit reason.
@@ -94,6 +95,8 @@ export class ActiveLink implements PeerLinkState {
   readsInFlight = 0;
   /** Bytes those reads will add to the outbox (counted against OUTBOUND_HIGH_WATER before they land). */
   readBytesInFlight = 0;
+  /** Read-ahead memory our unsent blocks keep alive. */
+  readonly pins = new UploadPins();
   /** The peer's `reqq`, once its extended handshake told us. */
   peerQueueLimit: number | undefined = undefined;
   /** A pick call is in flight: one at a time, so reservations never race each other. */

@@ -7,9 +7,10 @@
  *   unsent bytes plus the bytes of the reads in flight exceed OUTBOUND_HIGH_WATER (a peer
  *   that asks and does not read stalls its own uploads, not our memory). 'drain' starts
  *   them again. What one peer makes us hold: up to OUTBOUND_HIGH_WATER of block bytes plus
- *   one batch, but a queued 16 KiB block keeps its whole read-ahead window (256 KiB) alive,
- *   so a peer that asks for one block per window and never reads can hold up to
- *   OUTBOUND_HIGH_WATER / 16 KiB windows (32 MiB) until its link is closed.
+ *   one batch, and the read-ahead windows its unsent blocks are views of, at most
+ *   UPLOAD_PIN_BUDGET plus one window (a read past it is copied out: ./uploadPins.ts). So a
+ *   peer that asks for one block per window and never reads holds about 6.5 MiB, not a
+ *   256 KiB window per 16 KiB block it owes.
  * - Read bytes go back to the reader (`BlockReader.release`) once the socket has written
  *   them (`Outbox.afterWrite`), or at once when none of them was sent: the read-ahead
  *   reuses their buffer only then (actors/io/readAhead.ts).
@@ -20,7 +21,7 @@
  *   one range. Peers ask for blocks in order, so one read and one mailbox message serve up
  *   to 16 blocks (bench:pair: the per-block read, promise and message were most of the
  *   seed's JavaScript time).
- * - Each block goes out as header + a view of the read buffer, no copy.
+ * - Each block goes out as header + a view of the read buffer, no copy, within the pin budget.
  */
 import type { Ctx } from "../../src/runtime/index.js";
 import { uploadsOnChoke } from "./analyze.js";
@@ -105,23 +106,50 @@ export function onBlockRead(conn: PeerConn, link: ActiveLink, ctx: Ctx, read: Bl
   if (read.data.length !== read.length) {
     throw new RangeError(`readBlock(${read.piece}, ${read.begin}, ${read.length}) returned ${read.data.length} bytes`);
   }
-  let sent = 0;
-  for (const r of read.requests) {
-    if (!link.uploads.delete(r.piece, r.begin, r.length)) continue; // cancelled or choked meanwhile
-    const at = r.begin - read.begin;
-    conn.sock.outbox.piece(r.piece, r.begin, read.data.subarray(at, at + r.length));
-    sent += r.length;
-  }
+  const sendable = read.requests.filter((r) => link.uploads.delete(r.piece, r.begin, r.length)); // the rest were cancelled or choked meanwhile
   // The reader may reuse the read's memory once no queued or in-flight write refers to it.
   const io = conn.io;
-  if (sent > 0) {
-    conn.sock.outbox.afterWrite(() => io.release?.(read.data));
-    conn.ts.counters.uploaded += sent;
-    link.upRate.add(sent, now(ctx));
-    wrote(conn, ctx);
-  } else {
+  if (sendable.length === 0) {
     io.release?.(read.data);
+  } else {
+    sendBlocks(conn, link, ctx, read, sendable);
   }
+  pumpReads(conn, link, ctx);
+}
+
+function sendBlocks(conn: PeerConn, link: ActiveLink, ctx: Ctx, read: BlockRead, sendable: readonly BlockRequest[]): void {
+  const io = conn.io;
+  const out = conn.sock.outbox;
+  const plan = link.pins.plan(read.data);
+  let bytes: Buffer;
+  switch (plan.kind) {
+    case "byReference": {
+      bytes = read.data;
+      const unpin = link.pins.pin(bytes);
+      out.afterWrite(() => {
+        unpin();
+        io.release?.(bytes);
+      });
+      break;
+    }
+    case "copy":
+      bytes = Buffer.from(read.data);
+      io.release?.(read.data);
+      break;
+    default: {
+      const unreachable: never = plan;
+      throw new Error(`upload memory plan: ${JSON.stringify(unreachable)}`);
+    }
+  }
+  let sent = 0;
+  for (const r of sendable) {
+    const at = r.begin - read.begin;
+    out.piece(r.piece, r.begin, bytes.subarray(at, at + r.length));
+    sent += r.length;
+  }
+  conn.ts.counters.uploaded += sent;
+  link.upRate.add(sent, now(ctx));
+  wrote(conn, ctx);
   pumpReads(conn, link, ctx);
 }
 

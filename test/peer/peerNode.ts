@@ -50,6 +50,8 @@ export interface TorrentNode {
   readsAsked(n: number): Promise<void>;
   /** With `holdReads`: answers every read asked so far (later ones wait for the next call). */
   releaseReads(): void;
+  /** With `readWindowBytes`: bytes of the read buffers handed out and not released, now and at most; reads answered. */
+  readonly pinned: { readonly now: number; readonly most: number; readonly answered: number };
   /** Resolves with the next peer exit (or one already recorded past `seen`). */
   nextPeerExit(seen?: number): Promise<PeerExitRecord>;
   connect(port: number, options?: { host?: string }): Promise<StartResult>;
@@ -69,6 +71,11 @@ export interface NodeOptions {
   readonly clock?: Clock;
   /** Hold every upload read until `releaseReads()`, so a test can act while reads are in flight. */
   readonly holdReads?: boolean;
+  /**
+   * Answer each upload read with a view of a fresh buffer of this many bytes, as the
+   * read-ahead does with its windows, and count the buffers handed out and not released.
+   */
+  readonly readWindowBytes?: number;
 }
 
 export interface ReadAsked {
@@ -139,15 +146,32 @@ export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
   const reads: ReadAsked[] = [];
   const readWaiters: { n: number; resolve: () => void }[] = [];
   let held: (() => void)[] = [];
+  const pinned = { now: 0, most: 0, answered: 0 };
+  const handedOut = new WeakSet<Buffer>();
+  const windowBytes = opts.readWindowBytes;
+  const inWindow = (bytes: Buffer): Buffer => {
+    if (windowBytes === undefined) return bytes;
+    const window = Buffer.allocUnsafeSlow(windowBytes); // its own memory, as a read-ahead window
+    const block = window.subarray(0, bytes.copy(window));
+    handedOut.add(block);
+    pinned.answered++;
+    pinned.now += windowBytes;
+    pinned.most = Math.max(pinned.most, pinned.now);
+    return block;
+  };
   const io = {
+    release(block: Buffer): void {
+      if (windowBytes === undefined || !handedOut.delete(block)) return;
+      pinned.now -= windowBytes;
+    },
     readBlock(_ctx: Ctx, piece: number, begin: number, length: number): Promise<Buffer> {
       reads.push({ piece, begin, length });
       for (const w of readWaiters.splice(0)) {
         if (reads.length >= w.n) w.resolve();
         else readWaiters.push(w);
       }
-      if (opts.holdReads !== true) return readBytes(piece, begin, length);
-      return new Promise<void>((resolve) => held.push(resolve)).then(() => readBytes(piece, begin, length));
+      if (opts.holdReads !== true) return readBytes(piece, begin, length).then(inWindow);
+      return new Promise<void>((resolve) => held.push(resolve)).then(() => readBytes(piece, begin, length).then(inWindow));
     },
   };
   const pool = await startPeerPool(ih, { state, io, peerId, ...(opts.peerOptions === undefined ? {} : { options: opts.peerOptions }) }, { runtime: rt });
@@ -179,6 +203,7 @@ export async function startNode(opts: NodeOptions): Promise<TorrentNode> {
       written.size >= n ? Promise.resolve() : new Promise<void>((resolve) => writeWaiters.push({ n, resolve })),
     reads,
     readsAsked: (n) => (reads.length >= n ? Promise.resolve() : new Promise<void>((resolve) => readWaiters.push({ n, resolve }))),
+    pinned,
     releaseReads: () => {
       const now = held;
       held = [];
