@@ -11,7 +11,9 @@
  * - Handshake: ours announces the fast (BEP 6) and extension (BEP 10) protocols; theirs must
  *   carry our info-hash, not our own peer id, from a host that is not banned, within the
  *   handshake timeout. Then our pieces (bitfield, or have-all / have-none with fast) and
- *   our extended handshake (`reqq` = our upload queue bound), then the byte path.
+ *   our extended handshake (`reqq` = our upload queue bound; ut_metadata and metadata_size,
+ *   so a peer that came with a magnet link gets the info dictionary: peer/metadataServe.ts),
+ *   then the byte path.
  * - Every end of a link -- a protocol violation, a refused handshake, a closed socket, a
  *   ban, both ends seeds -- is an exit `{shutdown, PeerExit}`: orderly, never a crash
  *   report. Only a bug in this code (or a failed disk read) is a crash.
@@ -64,6 +66,7 @@ import { ActiveLink, LinkMachine, type LinkEnd, type PeerExit } from "./peer/lin
 import { peerConfig, type PeerOptions } from "./peer/options.js";
 import { PeerSocket, type SocketEvent } from "./peer/socketIo.js";
 import { BlockRead, onBlockRead, pumpReads } from "./peer/upload.js";
+import { UT_METADATA_ID } from "./peer/metadataServe.js";
 
 export type { BlockReader } from "./peer/conn.js";
 export type { PeerExit, PeerExitWhy } from "./peer/link.js";
@@ -295,7 +298,8 @@ function sayOurPieces(conn: PeerConn, features: WireFeatures): void {
   }
   if (features.extended) {
     const payload = encodeExtendedHandshakePayload({
-      extensions: new Map(),
+      extensions: new Map([["ut_metadata", UT_METADATA_ID]]),
+      metadataSize: conn.ts.meta.infoBytes.length,
       requestQueue: conn.config.uploadQueueBound,
       client: CLIENT_NAME,
       listenPort: conn.config.listenPort,

@@ -4,7 +4,8 @@
  * in one process (in-process swarm mode), each on its own Runtime.
  */
 import { randomBytes } from "node:crypto";
-import { CallError, Reason, Runtime, startChild, startSupervisor, type Pid } from "./runtime/index.js";
+import { CallError, Reason, Runtime, startChild, startSupervisor, terminateChild, type Pid } from "./runtime/index.js";
+import { startMetadataFetch, type MetadataFetched, type MetadataFetchStatus, type PeerFailure } from "../actors/metadataFetch.js";
 import type { Metainfo } from "./protocol/types.js";
 import type { DataLocation } from "./storage/dataPath.js";
 import { makePeerId } from "./peerId.js";
@@ -48,6 +49,10 @@ export interface AddTorrent {
   /** The port peers are told to dial (a proxy in front of the listener); default the listener's. */
   readonly announcePort?: number;
 }
+
+export type MetadataOutcome =
+  | { readonly kind: "fetched"; readonly infoBytes: Buffer; readonly failures: readonly PeerFailure[] }
+  | { readonly kind: "timedOut"; readonly failures: readonly PeerFailure[] };
 
 export class TimeoutError extends Error {
   constructor(message: string) {
@@ -123,6 +128,28 @@ export class SwarmNode {
         if (err.reason.kind === "timeout") throw new TimeoutError(`${until} not reached within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, Math.max(0, deadline - Date.now()))));
       }
+    }
+  }
+
+  /**
+   * A magnet link's metadata (BEP 9): a temporary metadata_fetch child of swarmsup_sup asks
+   * `peers` for the info dictionary until one gives it (it hashes to `infoHash`) or
+   * `timeoutMs` passes; then the child is stopped and its last failure per peer returned.
+   */
+  async fetchMetadata(infoHash: Buffer, peers: readonly PeerAddress[], timeoutMs: number): Promise<MetadataOutcome> {
+    const hex = infoHash.toString("hex");
+    const id = `metadata_fetch:${hex}`;
+    const args = { infoHash, peerId: this.peerId, peers, localAddress: this.host };
+    const pid = await startChild(this.sup, { id, restart: "temporary", start: () => startMetadataFetch(args, ["metadata_fetch", hex]) });
+    if (pid === "ignore") throw new Error("metadata_fetch ignored its start");
+    try {
+      const fetched = await this.runtime.call<MetadataFetched>(pid, { t: "await" }, timeoutMs);
+      return { kind: "fetched", infoBytes: fetched.infoBytes, failures: fetched.failures };
+    } catch (err) {
+      if (!(err instanceof CallError) || err.reason.kind !== "timeout") throw err;
+      const status = await this.runtime.call<MetadataFetchStatus>(pid, { t: "status" }).catch(() => undefined);
+      await terminateChild(this.sup, id).catch(() => undefined); // it may have finished meanwhile
+      return { kind: "timedOut", failures: status?.failures ?? [] };
     }
   }
 

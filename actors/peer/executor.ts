@@ -22,6 +22,9 @@ import { interestChange } from "./interest.js";
 import type { ActiveLink, LinkEnd } from "./link.js";
 import { peerInterestChanged } from "./chokerLink.js";
 import { dropUpload, pumpReads, queueUpload } from "./upload.js";
+import { answerMetadata, type MetadataAnswer } from "./metadataServe.js";
+import { encodeExtended } from "../../src/protocol/wire/index.js";
+import { METADATA_PIECE_BYTES, encodeMetadataData, encodeMetadataReject, metadataPieceLength, parseMetadataMessage } from "../../src/protocol/wire/metadata.js";
 
 const REDUNDANT: LinkEnd = { why: "redundant", detail: "both ends have every piece" };
 
@@ -120,11 +123,14 @@ export function executeWire(conn: PeerConn, link: ActiveLink, ctx: Ctx, v: WireV
       return undefined;
     case "allowedFast": // we request only when unchoked (shortcut: the picker has no allowed-fast scope)
     case "suggest": // the picker's rarest-first order stands
-    case "extension": // we announce no extension messages
     case "ignore":
+      return undefined;
+    case "extension":
+      if (v.name === "ut_metadata") serveMetadata(conn, ctx, answerMetadata(parseMetadataMessage(v.payload), conn.ts.meta.infoBytes.length, link.theirMetadataId));
       return undefined;
     case "extendedHandshake":
       link.peerQueueLimit = v.handshake.requestQueue;
+      link.theirMetadataId = v.handshake.extensions.get("ut_metadata");
       return undefined;
     default: {
       const unreachable: never = v;
@@ -197,4 +203,27 @@ export function onTick(conn: PeerConn, link: ActiveLink, ctx: Ctx): LinkEnd | un
   }
   armTick(link, ctx);
   return undefined;
+}
+
+function serveMetadata(conn: PeerConn, ctx: Ctx, answer: MetadataAnswer): void {
+  const out = conn.sock.outbox;
+  switch (answer.kind) {
+    case "ignore":
+      return;
+    case "send": {
+      const info = conn.ts.meta.infoBytes;
+      const begin = answer.piece * METADATA_PIECE_BYTES;
+      const bytes = info.subarray(begin, begin + metadataPieceLength(info.length, answer.piece));
+      out.raw(encodeExtended(answer.theirId, encodeMetadataData(answer.piece, info.length, bytes)));
+      break;
+    }
+    case "reject":
+      out.raw(encodeExtended(answer.theirId, encodeMetadataReject(answer.piece)));
+      break;
+    default: {
+      const unreachable: never = answer;
+      throw new Error(`peer: metadata answer ${JSON.stringify(unreachable)}`);
+    }
+  }
+  wrote(conn, ctx);
 }

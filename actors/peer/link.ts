@@ -14,6 +14,7 @@ import type { PeerConfig } from "./options.js";
 import { RateMeter } from "./rateMeter.js";
 import { RequestSet, UploadQueue } from "./requests.js";
 import { UploadPins } from "./uploadPins.js";
+import { UT_METADATA_ID } from "./metadataServe.js";
 
 /**
  * Why a peer actor ended its link: the `detail` of its `{shutdown, detail}` exit reason.
@@ -77,6 +78,7 @@ export class LinkMachine {
 }
 
 const NONE: PieceSet = { has: () => false };
+const OUR_EXTENSIONS: ReadonlyMap<number, string> = new Map([[UT_METADATA_ID, "ut_metadata"]]);
 
 /** An established link: what the analyzer reads, plus the byte path's bookkeeping. */
 export class ActiveLink implements PeerLinkState {
@@ -86,8 +88,10 @@ export class ActiveLink implements PeerLinkState {
   opening: Opening = "awaitingPieces";
   /** We grant no allowed-fast pieces (BEP 6 makes it optional). */
   readonly allowedFastToThem: PieceSet = NONE;
-  /** We announce no extension messages in `m`. */
-  readonly extensionNames: ReadonlyMap<number, string> = new Map();
+  /** The extension messages we announce in `m`, by id. */
+  readonly extensionNames: ReadonlyMap<number, string> = OUR_EXTENSIONS;
+  /** The peer's id for ut_metadata, once its extended handshake told us (0: switched off). */
+  theirMetadataId: number | undefined = undefined;
   readonly uploads: UploadQueue;
   readonly outstanding: RequestSet;
   /** Queued uploads whose block is not being read yet, oldest first. */
