@@ -20,8 +20,10 @@
  *   requests only when fast is off (with fast, each one gets its own reject or piece); a
  *   cancel is answered with a reject only when fast is on.
  * - bitfield / haveAll / haveNone are accepted only as the peer's first message; a
- *   keep-alive, the extended handshake and a DHT port may come before it (libtorrent sends
- *   its extended handshake first). A peer that skips the bitfield has nothing (BEP 3).
+ *   keep-alive, BEP 10 extended messages and a DHT port may come before it (libtorrent sends
+ *   its extended handshake first, and a libtorrent that came with a magnet link asks for the
+ *   metadata and says upload_only before it can send its pieces). A peer that skips the
+ *   bitfield has nothing (BEP 3).
  *
  * It trusts the decoder for what the type cannot say: numbers are unsigned 32-bit integers.
  */
@@ -273,14 +275,15 @@ function refuse(s: PeerLinkState, reason: "choked" | "dontHave", index: number, 
 }
 
 /**
- * The opening after `event`: the first message other than a keep-alive, the extended
- * handshake or a DHT port closes it. Call it after executing each event's verdict.
+ * The opening after `event`: the first message other than a keep-alive, a BEP 10 extended
+ * message or a DHT port closes it. Call it after executing each event's verdict.
  */
 export function openingAfter(opening: Opening, event: WireEvent): Opening {
   if (opening === "open") return "open";
   switch (event.type) {
     case "keepAlive":
     case "extendedHandshake":
+    case "extended":
     case "port":
       return "awaitingPieces";
     default:

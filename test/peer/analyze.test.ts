@@ -312,6 +312,8 @@ describe("openingAfter: the first-message rule", () => {
     [{ type: "keepAlive" }, "awaitingPieces"],
     [{ type: "extendedHandshake", handshake: { extensions: new Map() } }, "awaitingPieces"],
     [{ type: "port", port: 1 }, "awaitingPieces"],
+    // A libtorrent that came with a magnet link asks for the metadata (and says upload_only) before it has pieces to tell.
+    [{ type: "extended", extId: 2, payload: Buffer.from("d8:msg_typei0e5:piecei0ee") }, "awaitingPieces"],
     [{ type: "bitfield", bits: Buffer.alloc(2) }, "open"],
     [{ type: "haveNone" }, "open"],
     [{ type: "have", index: 1 }, "open"],
