@@ -256,6 +256,8 @@ function onOffer(state: FetchState, attempt: Attempt, ctx: Ctx, payload: Buffer)
 function onMetadata(state: FetchState, attempt: Attempt, ctx: Ctx, payload: Buffer): InfoResult<FetchState> | undefined {
   const verdict = judgeMessage(parseMetadataMessage(payload));
   switch (verdict.kind) {
+    case "ignore":
+      return undefined;
     case "giveUp":
       return giveUp(state, ctx, verdict.why, verdict.detail);
     case "refuse":

@@ -25,6 +25,7 @@ export function judgeOffer(h: ExtendedHandshake): OfferVerdict {
 }
 
 export type MessageVerdict =
+  | { readonly kind: "ignore" }
   | { readonly kind: "store"; readonly piece: number; readonly totalSize: number; readonly data: Buffer }
   /** They ask us for metadata we do not have: say no (BEP 9 reject). */
   | { readonly kind: "refuse"; readonly piece: number }
@@ -32,6 +33,7 @@ export type MessageVerdict =
 
 export function judgeMessage(parse: MetadataParse): MessageVerdict {
   if (parse.type === "bad") return { kind: "giveUp", why: "badMessage", detail: parse.detail };
+  if (parse.type === "unknown") return { kind: "ignore" }; // BEP 9: room for future types
   const m = parse.message;
   switch (m.type) {
     case "data":

@@ -24,6 +24,7 @@ export type MetadataAnswer =
 
 export function answerMetadata(parse: MetadataParse, metadataSize: number, theirId: number | undefined): MetadataAnswer {
   if (parse.type === "bad") return { kind: "ignore", detail: parse.detail };
+  if (parse.type === "unknown") return { kind: "ignore", detail: `ut_metadata msg_type ${parse.msgType}` };
   const m = parse.message;
   if (m.type !== "request") return { kind: "ignore", detail: `ut_metadata ${m.type} for piece ${m.piece}: we have the metadata` };
   if (theirId === undefined || theirId === 0) return { kind: "ignore", detail: "a metadata request from a peer with no ut_metadata id to answer under" };

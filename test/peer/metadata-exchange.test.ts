@@ -21,7 +21,7 @@ import { metadataFetchBehaviour, type MetadataFetched, type MetadataFetchStatus 
 import { startServer } from "../../src/runtime/index.js";
 import { ExtendedFrames } from "../../actors/metadataFetch/frames.js";
 import { UT_METADATA_ID, answerMetadata } from "../../actors/peer/metadataServe.js";
-import { judgeOffer } from "../../actors/metadataFetch/analyze.js";
+import { judgeMessage, judgeOffer } from "../../actors/metadataFetch/analyze.js";
 import { startNode, torrentOf, until, type TorrentNode } from "./peerNode.js";
 import { RawPeer } from "./rawPeer.js";
 
@@ -90,6 +90,15 @@ describe("pure decisions", () => {
     expect(judgeOffer(handshake([["ut_metadata", 3]], MAX_METADATA_BYTES + 1))).toMatchObject({ kind: "giveUp", why: "badMetadataSize" });
   });
 
+  it("judgeMessage: data is stored, a request refused, a reject or garbage drops the peer, an unknown type is ignored (BEP 9)", () => {
+    const data = Buffer.alloc(100, 7);
+    expect(judgeMessage(parseMetadataMessage(encodeMetadataData(0, 100, data)))).toMatchObject({ kind: "store", piece: 0, totalSize: 100 });
+    expect(judgeMessage(parseMetadataMessage(encodeMetadataRequest(4)))).toEqual({ kind: "refuse", piece: 4 });
+    expect(judgeMessage(parseMetadataMessage(encodeMetadataReject(1)))).toMatchObject({ kind: "giveUp", why: "rejected" });
+    expect(judgeMessage(parseMetadataMessage(Buffer.from("x")))).toMatchObject({ kind: "giveUp", why: "badMessage" });
+    expect(judgeMessage(parseMetadataMessage(Buffer.from("d8:msg_typei9ee")))).toEqual({ kind: "ignore" });
+  });
+
   it("answerMetadata: a piece that exists is sent, one that does not is rejected, the rest ignored", () => {
     const size = 2 * METADATA_PIECE_BYTES + 5;
     expect(answerMetadata(parseMetadataMessage(encodeMetadataRequest(2)), size, 7)).toEqual({ kind: "send", piece: 2, theirId: 7 });
@@ -97,6 +106,7 @@ describe("pure decisions", () => {
     expect(answerMetadata(parseMetadataMessage(encodeMetadataRequest(0)), size, undefined)).toMatchObject({ kind: "ignore" });
     expect(answerMetadata(parseMetadataMessage(encodeMetadataReject(0)), size, 7)).toMatchObject({ kind: "ignore" });
     expect(answerMetadata(parseMetadataMessage(Buffer.from("garbage")), size, 7)).toMatchObject({ kind: "ignore" });
+    expect(answerMetadata(parseMetadataMessage(Buffer.from("d8:msg_typei5e5:piecei0ee")), size, 7)).toMatchObject({ kind: "ignore" });
   });
 });
 
@@ -122,7 +132,7 @@ describe("our peer actor serves its metadata (BEP 9)", () => {
       if (m.type !== "extended") throw new Error("unreachable");
       expect(m.extId).toBe(9);
       const parsed = parseMetadataMessage(m.payload);
-      if (parsed.type !== "ok") throw new Error(parsed.detail);
+      if (parsed.type !== "ok") throw new Error(JSON.stringify(parsed));
       if (p < pieces) {
         expect(parsed.message).toMatchObject({ type: "data", piece: p, totalSize: meta.infoBytes.length });
         if (parsed.message.type === "data") got.push(Buffer.from(parsed.message.data));

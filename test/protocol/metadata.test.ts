@@ -21,13 +21,13 @@ const PIECE = METADATA_PIECE_BYTES;
 
 function parsed(payload: Buffer): MetadataMessage {
   const r = parseMetadataMessage(payload);
-  if (r.type !== "ok") throw new Error(`expected ok, got ${r.detail}`);
+  if (r.type !== "ok") throw new Error(`expected ok, got ${JSON.stringify(r)}`);
   return r.message;
 }
 
 function badDetail(payload: Buffer): string {
   const r = parseMetadataMessage(payload);
-  if (r.type !== "bad") throw new Error(`expected bad, got ${JSON.stringify(r.message)}`);
+  if (r.type !== "bad") throw new Error(`expected bad, got ${JSON.stringify(r)}`);
   return r.detail;
 }
 
@@ -136,6 +136,13 @@ describe("ut_metadata parsing of other clients' bytes", () => {
   });
 });
 
+describe("ut_metadata unknown types", () => {
+  it("a msg_type BEP 9 does not define is `unknown` (to be ignored), whatever its other keys", () => {
+    expect(parseMetadataMessage(text("d8:msg_typei3e5:piecei0ee"))).toEqual({ type: "unknown", msgType: 3 });
+    expect(parseMetadataMessage(text("d8:msg_typei77ee"))).toEqual({ type: "unknown", msgType: 77 });
+  });
+});
+
 describe("ut_metadata parse rejections", () => {
   const data = (dict: string, length: number): Buffer => Buffer.concat([text(dict), Buffer.alloc(length)]);
   const cases: readonly (readonly [name: string, payload: Buffer, field: string])[] = [
@@ -144,7 +151,6 @@ describe("ut_metadata parse rejections", () => {
     ["not a dict", text("li0ee"), "dictionary"],
     ["msg_type missing", text("d5:piecei0ee"), "msg_type"],
     ["msg_type not an integer", text("d8:msg_type1:05:piecei0ee"), "msg_type"],
-    ["unknown msg_type", text("d8:msg_typei3e5:piecei0ee"), "msg_type 3"],
     ["piece missing", text("d8:msg_typei0ee"), "piece"],
     ["piece not an integer", text("d8:msg_typei0e5:piece1:0e"), "piece"],
     ["piece negative", text("d8:msg_typei0e5:piecei-1ee"), "piece -1"],
@@ -166,7 +172,7 @@ describe("ut_metadata parse rejections", () => {
   it("property: random bytes never make it throw", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
-        expect(["ok", "bad"]).toContain(parseMetadataMessage(Buffer.from(bytes)).type);
+        expect(["ok", "bad", "unknown"]).toContain(parseMetadataMessage(Buffer.from(bytes)).type);
       }),
       { numRuns: 5_000 },
     );

@@ -48,7 +48,11 @@ export type MetadataMessage =
   | { readonly type: "data"; readonly piece: number; readonly totalSize: number; readonly data: Buffer }
   | { readonly type: "reject"; readonly piece: number };
 
-export type MetadataParse = { readonly type: "ok"; readonly message: MetadataMessage } | { readonly type: "bad"; readonly detail: string };
+export type MetadataParse =
+  | { readonly type: "ok"; readonly message: MetadataMessage }
+  /** A msg_type BEP 9 does not define: receivers must ignore it (room for future types). */
+  | { readonly type: "unknown"; readonly msgType: number }
+  | { readonly type: "bad"; readonly detail: string };
 
 function bad(detail: string): MetadataParse {
   return { type: "bad", detail: `ut_metadata: ${detail}` };
@@ -95,9 +99,8 @@ export function parseMetadataMessage(payload: Buffer): MetadataParse {
   if (!(root instanceof Map)) return bad("message is not a bencoded dictionary");
   const msgType = integerField(root, "msg_type");
   if (typeof msgType === "string") return bad(msgType);
-  // BEP 9 asks receivers to ignore unknown types: say so before any other complaint, so
-  // the caller sees why (it decides whether to ignore or disconnect).
-  if (msgType !== MSG_REQUEST && msgType !== MSG_DATA && msgType !== MSG_REJECT) return bad(`unknown msg_type ${msgType}`);
+  // BEP 9: an unknown type must be ignored, whatever else its dictionary holds.
+  if (msgType !== MSG_REQUEST && msgType !== MSG_DATA && msgType !== MSG_REJECT) return { type: "unknown", msgType };
   const piece = integerField(root, "piece");
   if (typeof piece === "string") return bad(piece);
   if (!isPieceIndex(piece)) return bad(`piece ${piece} is negative`);
