@@ -6,16 +6,22 @@
  *
  * Guarantees:
  * - One peer at a time, in the order given, round after round (with a pause that doubles
- *   from 1 s to 30 s between rounds), until one gives the whole metadata; each attempt
- *   (connect, both handshakes, every piece) is bounded by `attemptTimeoutMs`.
+ *   from 1 s to 30 s between rounds), until one gives the whole metadata. An attempt is
+ *   bounded by `attemptTimeoutMs` until the peer has offered the metadata (connect, both
+ *   handshakes), then by the same time between pieces, so a slow peer can still deliver a
+ *   large info dictionary.
  * - The metadata returned hashes (SHA-1) to the info-hash asked for: a peer that sends
  *   anything else is dropped and the next one asked.
  * - Bounded memory: metadata up to MAX_METADATA_BYTES, allocated once per attempt; the
- *   link's other messages are skipped unbuffered (./metadataFetch/frames.ts).
+ *   link's other messages are skipped unbuffered (./metadataFetch/frames.ts); the socket is
+ *   paused while more than INBOUND_HIGH_WATER of its chunks wait in the mailbox; what we
+ *   write is a few requests and at most MAX_REJECTS rejects (a peer that keeps asking us
+ *   for metadata we never offered is dropped).
  * - The socket of an attempt belongs to the actor (closed when it exits) and its events
  *   enter as messages tagged with the attempt, so a late event of an abandoned socket is
  *   ignored.
- * - `status` tells the caller the last failure of each peer, so a timeout can say why.
+ * - `status` tells the caller the last failure of each peer and the peer being asked, so a
+ *   timeout can say why.
  */
 import { connect, type Socket } from "node:net";
 import {
@@ -61,9 +67,18 @@ export interface PeerFailure {
   readonly detail: string;
 }
 
+export interface AttemptProgress {
+  readonly peer: string;
+  /** Metadata pieces received of `of` (undefined until the peer offered the metadata). */
+  readonly have: number;
+  readonly of: number | undefined;
+}
+
 export interface MetadataFetchStatus {
   readonly attempts: number;
   readonly failures: readonly PeerFailure[];
+  /** The peer the current attempt is waiting on, if any, and how far it got. */
+  readonly asking: AttemptProgress | undefined;
 }
 
 /** The answer to `await`: the info dictionary, and who failed before it came. */
@@ -76,14 +91,22 @@ const FIRST_PAUSE_MS = 1000;
 const MAX_PAUSE_MS = 30_000;
 /** Metadata requests kept in flight on a link (libtorrent answers a few at a time). */
 const REQUESTS_IN_FLIGHT = 2;
+/** Chunks waiting in the mailbox above this pause the socket. */
+const INBOUND_HIGH_WATER = 256 * 1024;
+/** Metadata requests we answer with a reject before we drop the peer that keeps asking. */
+const MAX_REJECTS = 16;
 const CLIENT_NAME = "swarmsup 0.1.0";
 
 interface Attempt {
   readonly id: number;
   readonly peer: PeerAddress;
   readonly socket: Socket;
-  readonly timer: TimerRef;
+  /** Until the offer: the whole opening's deadline; then the deadline for the next piece. */
+  timer: TimerRef;
   connected: boolean;
+  /** Bytes of this socket's chunks in the mailbox. */
+  queuedIn: number;
+  rejectsSent: number;
   handshake: HandshakeParser | undefined;
   readonly frames: ExtendedFrames;
   theirId: number | undefined;
@@ -159,12 +182,16 @@ export const metadataFetchBehaviour = defineServer<FetchState, MetadataFetchArgs
         attempt.connected = true;
         attempt.socket.write(encodeHandshake({ infoHash: state.args.infoHash, peerId: state.args.peerId, ...OUR_FLAGS }));
         return noreply(state);
-      case "data":
-        return onData(state, attempt, ctx, msg.chunk);
+      case "data": {
+        attempt.queuedIn -= msg.chunk.length;
+        const result = onData(state, attempt, ctx, msg.chunk);
+        if (state.attempt === attempt && attempt.queuedIn < INBOUND_HIGH_WATER && attempt.socket.isPaused()) attempt.socket.resume();
+        return result;
+      }
       case "closed":
         return giveUp(state, ctx, attempt.connected ? "closed" : "connectFailed", msg.detail);
       case "attemptTimeout":
-        return giveUp(state, ctx, "timeout", `no metadata within ${state.attemptMs} ms`);
+        return giveUp(state, ctx, "timeout", attempt.assembly === undefined ? `no metadata offer within ${state.attemptMs} ms` : `no metadata piece for ${state.attemptMs} ms`);
       default: {
         const unreachable: never = msg;
         throw new Error(`metadata_fetch: message ${JSON.stringify(unreachable)}`);
@@ -183,7 +210,11 @@ function startAttempt(state: FetchState, ctx: Ctx): void {
   const socket = ctx.adopt(connect({ host: peer.host, port: peer.port, ...(local === undefined ? {} : { localAddress: local }) }));
   socket.setNoDelay(true);
   socket.on("connect", () => ctx.deliver({ t: "connected", id } satisfies SocketNote));
-  socket.on("data", (chunk: Buffer) => ctx.deliver({ t: "data", id, chunk } satisfies SocketNote));
+  socket.on("data", (chunk: Buffer) => {
+    const attempt = state.attempt;
+    if (attempt?.id === id && (attempt.queuedIn += chunk.length) >= INBOUND_HIGH_WATER) socket.pause();
+    ctx.deliver({ t: "data", id, chunk } satisfies SocketNote);
+  });
   socket.on("error", (error: Error) => ctx.deliver({ t: "closed", id, detail: error.message } satisfies SocketNote));
   socket.on("close", () => ctx.deliver({ t: "closed", id, detail: "the peer closed the connection" } satisfies SocketNote));
   state.attempt = {
@@ -192,6 +223,8 @@ function startAttempt(state: FetchState, ctx: Ctx): void {
     socket,
     timer: ctx.sendAfter(state.attemptMs, { t: "attemptTimeout", id } satisfies SocketNote),
     connected: false,
+    queuedIn: 0,
+    rejectsSent: 0,
     handshake: new HandshakeParser(),
     frames: new ExtendedFrames(),
     theirId: undefined,
@@ -236,14 +269,20 @@ function onData(state: FetchState, attempt: Attempt, ctx: Ctx, chunk: Buffer): I
 function onOffer(state: FetchState, attempt: Attempt, ctx: Ctx, payload: Buffer): InfoResult<FetchState> | undefined {
   const parsed = parseExtendedHandshake(payload);
   if (parsed.type === "violation") return giveUp(state, ctx, "badMessage", parsed.detail);
-  if (attempt.assembly !== undefined) return undefined; // a second extended handshake (allowed by BEP 10): the fetch goes on
   const offer = judgeOffer(parsed.value);
+  if (attempt.assembly !== undefined) {
+    // A second extended handshake (BEP 10 allows it): the size stays, the id may change or go.
+    if (offer.kind === "giveUp" && offer.why !== "badMetadataSize") return giveUp(state, ctx, offer.why, `${offer.detail} (second extended handshake)`);
+    if (offer.kind === "fetch") attempt.theirId = offer.theirId;
+    return undefined;
+  }
   switch (offer.kind) {
     case "giveUp":
       return giveUp(state, ctx, offer.why, offer.detail);
     case "fetch":
       attempt.theirId = offer.theirId;
       attempt.assembly = new MetadataAssembly(state.args.infoHash, offer.totalSize);
+      armPieceTimer(state, attempt, ctx);
       askMore(attempt);
       return undefined;
     default: {
@@ -261,6 +300,7 @@ function onMetadata(state: FetchState, attempt: Attempt, ctx: Ctx, payload: Buff
     case "giveUp":
       return giveUp(state, ctx, verdict.why, verdict.detail);
     case "refuse":
+      if (++attempt.rejectsSent > MAX_REJECTS) return giveUp(state, ctx, "badMessage", `more than ${MAX_REJECTS} requests for metadata we never offered`);
       if (attempt.theirId !== undefined) attempt.socket.write(encodeExtended(attempt.theirId, encodeMetadataReject(verdict.piece)));
       return undefined;
     case "store":
@@ -280,6 +320,7 @@ function store(state: FetchState, attempt: Attempt, ctx: Ctx, piece: number, tot
   switch (added.kind) {
     case "stored":
     case "duplicate":
+      armPieceTimer(state, attempt, ctx);
       askMore(attempt);
       return undefined;
     case "complete":
@@ -317,7 +358,16 @@ function finish(state: FetchState, ctx: Ctx, infoBytes: Buffer): InfoResult<Fetc
 }
 
 function statusOf(state: FetchState): MetadataFetchStatus {
-  return { attempts: state.attempts, failures: [...state.failures.values()] };
+  const a = state.attempt;
+  const asm = a?.assembly;
+  const asking = a === undefined ? undefined : { peer: `${a.peer.host}:${a.peer.port}`, have: asm === undefined ? 0 : asm.pieceCount - asm.missing().length, of: asm?.pieceCount };
+  return { attempts: state.attempts, failures: [...state.failures.values()], asking };
+}
+
+/** The peer has `attemptMs` from now for its next piece. */
+function armPieceTimer(state: FetchState, attempt: Attempt, ctx: Ctx): void {
+  ctx.cancelTimer(attempt.timer);
+  attempt.timer = ctx.sendAfter(state.attemptMs, { t: "attemptTimeout", id: attempt.id } satisfies SocketNote);
 }
 
 function giveUp(state: FetchState, ctx: Ctx, why: GiveUpReason, detail: string): InfoResult<FetchState> {

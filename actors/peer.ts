@@ -66,7 +66,7 @@ import { ActiveLink, LinkMachine, type LinkEnd, type PeerExit } from "./peer/lin
 import { peerConfig, type PeerOptions } from "./peer/options.js";
 import { PeerSocket, type SocketEvent } from "./peer/socketIo.js";
 import { BlockRead, onBlockRead, pumpReads } from "./peer/upload.js";
-import { UT_METADATA_ID } from "./peer/metadataServe.js";
+import { UT_METADATA_ID, metadataOffer } from "./peer/metadataServe.js";
 
 export type { BlockReader } from "./peer/conn.js";
 export type { PeerExit, PeerExitWhy } from "./peer/link.js";
@@ -130,6 +130,7 @@ export const peerBehaviour = defineServer<PeerConn, PeerArgs, never, never, Info
       flushQueued: false,
       mgr: undefined,
       handshakeTimer: undefined,
+      metadataOffer: metadataOffer(args.state.meta),
     };
     ctx.join(names.peers(args.state.infoHashHex));
     conn.handshakeTimer = ctx.sendAfter(config.handshakeTimeoutMs, HANDSHAKE_TIMEOUT);
@@ -297,9 +298,9 @@ function sayOurPieces(conn: PeerConn, features: WireFeatures): void {
     }
   }
   if (features.extended) {
+    const offer = conn.metadataOffer;
     const payload = encodeExtendedHandshakePayload({
-      extensions: new Map([["ut_metadata", UT_METADATA_ID]]),
-      metadataSize: conn.ts.meta.infoBytes.length,
+      ...(offer.kind === "offer" ? { extensions: new Map([["ut_metadata", UT_METADATA_ID]]), metadataSize: offer.size } : { extensions: new Map() }),
       requestQueue: conn.config.uploadQueueBound,
       client: CLIENT_NAME,
       listenPort: conn.config.listenPort,

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { CallError, Reason, Runtime, startChild, startSupervisor, terminateChild, type Pid } from "./runtime/index.js";
-import { startMetadataFetch, type MetadataFetched, type MetadataFetchStatus, type PeerFailure } from "../actors/metadataFetch.js";
+import { startMetadataFetch, type AttemptProgress, type MetadataFetched, type MetadataFetchStatus, type PeerFailure } from "../actors/metadataFetch.js";
 import type { Metainfo } from "./protocol/types.js";
 import type { DataLocation } from "./storage/dataPath.js";
 import { makePeerId } from "./peerId.js";
@@ -52,7 +52,8 @@ export interface AddTorrent {
 
 export type MetadataOutcome =
   | { readonly kind: "fetched"; readonly infoBytes: Buffer; readonly failures: readonly PeerFailure[] }
-  | { readonly kind: "timedOut"; readonly failures: readonly PeerFailure[] };
+  /** `asking`: the peer the fetch was waiting on at the deadline. */
+  | { readonly kind: "timedOut"; readonly failures: readonly PeerFailure[]; readonly asking: AttemptProgress | undefined };
 
 export class TimeoutError extends Error {
   constructor(message: string) {
@@ -149,7 +150,7 @@ export class SwarmNode {
       if (!(err instanceof CallError) || err.reason.kind !== "timeout") throw err;
       const status = await this.runtime.call<MetadataFetchStatus>(pid, { t: "status" }).catch(() => undefined);
       await terminateChild(this.sup, id).catch(() => undefined); // it may have finished meanwhile
-      return { kind: "timedOut", failures: status?.failures ?? [] };
+      return { kind: "timedOut", failures: status?.failures ?? [], asking: status?.asking };
     }
   }
 

@@ -10,6 +10,7 @@ import type { InterestEvent } from "./interest.js";
 import type { ActiveLink, LinkMachine } from "./link.js";
 import type { PeerConfig } from "./options.js";
 import type { PeerSocket } from "./socketIo.js";
+import type { MetadataOffer } from "./metadataServe.js";
 
 /** How a peer reads the blocks it uploads; TorrentIo implements it (pad bytes read as zeros). */
 export interface BlockReader {
@@ -40,6 +41,8 @@ export interface PeerConn {
   mgr: Pid | undefined;
   /** Connect plus both handshakes must be over when it fires. */
   handshakeTimer: TimerRef | undefined;
+  /** Whether we serve the info dictionary to magnet peers (BEP 9), and its size. */
+  readonly metadataOffer: MetadataOffer;
 }
 
 /** Self-messages of the peer actor. */

@@ -126,7 +126,10 @@ export function executeWire(conn: PeerConn, link: ActiveLink, ctx: Ctx, v: WireV
     case "ignore":
       return undefined;
     case "extension":
-      if (v.name === "ut_metadata") serveMetadata(conn, ctx, answerMetadata(parseMetadataMessage(v.payload), conn.ts.meta.infoBytes.length, link.theirMetadataId));
+      if (v.name === "ut_metadata") {
+        const backlog = conn.sock.writeBacklog + conn.sock.outbox.pending;
+        serveMetadata(conn, ctx, answerMetadata(parseMetadataMessage(v.payload), { offer: conn.metadataOffer, theirId: link.theirMetadataId, backlog }));
+      }
       return undefined;
     case "extendedHandshake":
       link.peerQueueLimit = v.handshake.requestQueue;

@@ -7,10 +7,11 @@
  *   unsent bytes plus the bytes of the reads in flight exceed OUTBOUND_HIGH_WATER (a peer
  *   that asks and does not read stalls its own uploads, not our memory). 'drain' starts
  *   them again. What one peer makes us hold: up to OUTBOUND_HIGH_WATER of block bytes plus
- *   one batch, and the read-ahead windows its unsent blocks are views of, at most
- *   UPLOAD_PIN_BUDGET plus one window (a read past it is copied out: ./uploadPins.ts). So a
- *   peer that asks for one block per window and never reads holds about 6.5 MiB, not a
- *   256 KiB window per 16 KiB block it owes.
+ *   one batch, the read-ahead windows its unsent blocks are views of, at most
+ *   UPLOAD_PIN_BUDGET (a read past it is copied out: ./uploadPins.ts), and the windows of
+ *   reads that came back and wait in the mailbox, at most maxReads. So a peer that asks for
+ *   one block per window and never reads holds about 6 MiB (10 with 16 reads waiting; the
+ *   test measured 8), not a 256 KiB window per 16 KiB block it owes (32 MiB).
  * - Read bytes go back to the reader (`BlockReader.release`) once the socket has written
  *   them (`Outbox.afterWrite`), or at once when none of them was sent: the read-ahead
  *   reuses their buffer only then (actors/io/readAhead.ts).
@@ -150,7 +151,6 @@ function sendBlocks(conn: PeerConn, link: ActiveLink, ctx: Ctx, read: BlockRead,
   conn.ts.counters.uploaded += sent;
   link.upRate.add(sent, now(ctx));
   wrote(conn, ctx);
-  pumpReads(conn, link, ctx);
 }
 
 /** Apply the choker-less unchoke policy after the peer's interest changed. */

@@ -10,8 +10,9 @@
  * by this link, or that fits in the budget, goes by reference; any other is copied out (only
  * the bytes of the read, at most one window) and its buffer released at once.
  *
- * Guarantees: what a link pins is at most the budget plus one buffer; a buffer is counted
- * once however many of the link's blocks refer to it; every pin is undone exactly once.
+ * Guarantees: what a link pins is at most the budget; a buffer is counted once however many
+ * of the link's blocks refer to it, at its whole size (a small read in Node's shared 8 KiB
+ * slab counts as the slab); every pin is undone exactly once.
  * Pins are undone from the socket's write callback, outside any actor turn: this ledger is
  * memory bookkeeping shared with that callback, like PeerSocket's flow-control counters,
  * and holds nothing else of the actor's state.

@@ -10,7 +10,7 @@ import { parseHostPort } from "../protocol/hostPort.js";
 import type { PeerAddress, TorrentStats } from "../../actors/torrentCtl.js";
 import type { MagnetLink, Metainfo } from "../protocol/types.js";
 import { parseMagnet } from "../protocol/magnet.js";
-import { MagnetError } from "../protocol/errors.js";
+import { BencodeError, MagnetError, MetainfoError } from "../protocol/errors.js";
 import { metainfoFromInfo } from "../protocol/metainfoFromInfo.js";
 import { SwarmNode } from "../node.js";
 import { PROFILES, isProfile, type Profile } from "../../actors/choker/config.js";
@@ -53,7 +53,8 @@ export function registerGet(program: Command): void {
       const node = await SwarmNode.start({ host: String(options.host), port, profile });
       try {
         const meta = source.kind === "file" ? source.meta : await metadataOf(node, source, deadline, timeoutSec);
-        const stats = await download(node, meta, { peers, dir: String(options.output), json, deadline, timeoutSec });
+        const all = source.kind === "file" ? peers : source.askPeers; // a magnet's x.pe peers are the torrent's peers too
+        const stats = await download(node, meta, { peers: all, dir: String(options.output), json, deadline, timeoutSec });
         const summary: GetSummary = {
           infoHash: meta.infoHashHex,
           bytes: meta.length,
@@ -104,7 +105,7 @@ async function download(node: SwarmNode, meta: Metainfo, o: DownloadOptions): Pr
 interface MagnetSource {
   readonly kind: "magnet";
   readonly link: MagnetLink;
-  /** Who is asked for the metadata: --peer, then the magnet's x.pe. */
+  /** --peer, then the magnet's x.pe, once each: asked for the metadata, then the torrent's peers. */
   readonly askPeers: readonly PeerAddress[];
 }
 
@@ -116,7 +117,7 @@ function magnetSource(uri: string, peers: readonly PeerAddress[]): MagnetSource 
     if (err instanceof MagnetError) throw usageError(`magnet link: ${err.message}`);
     throw err;
   }
-  const askPeers = [...peers, ...link.peers];
+  const askPeers = [...new Map([...peers, ...link.peers].map((p) => [`${p.host}:${p.port}`, p])).values()];
   if (askPeers.length === 0) {
     // Shortcut, named: the metadata is asked of peers we are given; trackers (and DHT) are
     // asked only once the torrent runs, so a magnet alone cannot start.
@@ -130,9 +131,17 @@ async function metadataOf(node: SwarmNode, source: MagnetSource, deadline: numbe
   const outcome = await node.fetchMetadata(link.infoHash, source.askPeers, deadline - Date.now());
   switch (outcome.kind) {
     case "fetched":
-      return metainfoFromInfo(outcome.infoBytes, link.trackers, link.webSeeds);
+      try {
+        return metainfoFromInfo(outcome.infoBytes, link.trackers, link.webSeeds);
+      } catch (err) {
+        // It is the torrent's own info dictionary (its SHA-1 is the info-hash), refused like a bad .torrent file.
+        if (err instanceof MetainfoError || err instanceof BencodeError) throw usageError(`the torrent of ${link.infoHashHex}, as its peers gave it: ${err.message}`);
+        throw err;
+      }
     case "timedOut": {
-      const why = outcome.failures.map((f) => `${f.peer}: ${f.why} (${f.detail})`).join("; ");
+      const a = outcome.asking;
+      const asking = a === undefined ? [] : [`${a.peer}: ${a.of === undefined ? "no metadata offer yet" : `${a.have} of ${a.of} metadata pieces so far`}`];
+      const why = [...outcome.failures.map((f) => `${f.peer}: ${f.why} (${f.detail})`), ...asking].join("; ");
       throw jobFailed(`timed out after ${timeoutSec} s without the metadata of ${link.infoHashHex}${why === "" ? "" : `: ${why}`}`);
     }
     default: {

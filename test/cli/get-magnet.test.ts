@@ -33,6 +33,25 @@ describe("swarmsup get <magnet-uri>", () => {
     }
   });
 
+  it("takes the link's x.pe peers, for the metadata and for the download", async () => {
+    const dir = await tempDir("magnet-xpe-");
+    try {
+      const { meta, path } = await singleFileTorrent(dir, "xpe.bin", 300 * 16 * KiB + 7, 16 * KiB);
+      const torrentFile = join(dir, "xpe.torrent");
+      expect((await runCli("create", ["create", path, "-o", torrentFile, "--piece-length", String(16 * KiB), "--json"], 60_000)).code).toBe(0);
+      const seed = startCli("seed", ["seed", torrentFile, path, "--port", "0", "--host", "127.0.0.1"]);
+      procs.push(seed);
+      const port = await seedPort(seed, 30_000);
+      const out = join(dir, "out");
+      const got = await runCli("get", ["get", `magnet:?xt=urn:btih:${meta.infoHashHex}&x.pe=127.0.0.1:${port}`, "-o", out, "--json", "--timeout", "60"], 90_000);
+      expect(got.code, got.stderr).toBe(0);
+      expect(got.json).toMatchObject({ infoHash: meta.infoHashHex, downloaded: meta.length });
+      expect(await sha256File(join(out, "xpe.bin"))).toBe(await sha256File(path));
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
   it("refuses a magnet with nobody to ask (exit 2), and a malformed one (exit 2)", async () => {
     const alone = await runCli("get", ["get", `magnet:?xt=urn:btih:${"ab".repeat(20)}`, "-o", "/tmp/unused-magnet"], 30_000);
     expect(alone.code).toBe(2);

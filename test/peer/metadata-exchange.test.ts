@@ -20,10 +20,12 @@ import { METADATA_PIECE_BYTES, MAX_METADATA_BYTES, encodeMetadataData, encodeMet
 import { metadataFetchBehaviour, type MetadataFetched, type MetadataFetchStatus } from "../../actors/metadataFetch.js";
 import { startServer } from "../../src/runtime/index.js";
 import { ExtendedFrames } from "../../actors/metadataFetch/frames.js";
-import { UT_METADATA_ID, answerMetadata } from "../../actors/peer/metadataServe.js";
+import { METADATA_SERVE_BACKLOG, UT_METADATA_ID, answerMetadata, metadataOffer } from "../../actors/peer/metadataServe.js";
 import { judgeMessage, judgeOffer } from "../../actors/metadataFetch/analyze.js";
 import { startNode, torrentOf, until, type TorrentNode } from "./peerNode.js";
+import type { Metainfo } from "../../src/protocol/types.js";
 import { RawPeer } from "./rawPeer.js";
+import { BACKLOG_PAUSE, INBOUND_HIGH_WATER } from "../../actors/peer/socketIo.js";
 
 const nodes: TorrentNode[] = [];
 const servers: Server[] = [];
@@ -33,6 +35,14 @@ afterEach(async () => {
   for (const rt of runtimes.splice(0)) for (const pid of rt.pids()) rt.exit(pid, { kind: "kill" });
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
 });
+
+/** Our seed of `data` on a listener, and a raw peer (fast + extended) that dialled it. */
+async function seedAndDial(data: Buffer, meta: Metainfo): Promise<{ node: TorrentNode; raw: RawPeer }> {
+  const node = await startNode({ meta, seedData: data, listen: true, label: "seed" });
+  nodes.push(node);
+  const raw = await RawPeer.dial(node.port!, { infoHash: meta.infoHash, extended: true, torrent: { pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, totalLength: meta.length } });
+  return { node, raw };
+}
 
 /** A payload whose info dictionary spans several 16 KiB metadata pieces (20 bytes of SHA-1 per piece). */
 function bigTorrent(): { data: Buffer; meta: ReturnType<typeof torrentOf> } {
@@ -45,10 +55,12 @@ describe("framer of a metadata link", () => {
     const msg = fc.oneof(
       fc.record({ ext: fc.constant(true), id: fc.integer({ min: 0, max: 255 }), body: fc.uint8Array({ maxLength: 300 }) }),
       fc.record({ ext: fc.constant(false), id: fc.integer({ min: 0, max: 19 }), body: fc.uint8Array({ maxLength: 3000 }) }),
+      fc.record({ ext: fc.constant(false), id: fc.constant(-1), body: fc.constant(new Uint8Array(0)) }), // keep-alive
     );
     fc.assert(
       fc.property(fc.array(msg, { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 50 }), (msgs, cuts) => {
-        const wire = Buffer.concat(msgs.map((m) => (m.ext ? encodeExtended(m.id, m.body) : frame(m.id, m.body))));
+        // Cuts of 1..700 bytes: every header, keep-alive and body boundary is split somewhere.
+        const wire = Buffer.concat(msgs.map((m) => (m.ext ? encodeExtended(m.id, m.body) : m.id < 0 ? Buffer.alloc(4) : frame(m.id, m.body))));
         const frames = new ExtendedFrames();
         const got: { extId: number; payload: string }[] = [];
         for (let at = 0, i = 0; at < wire.length; i++) {
@@ -62,6 +74,15 @@ describe("framer of a metadata link", () => {
         expect(got).toEqual(msgs.filter((m) => m.ext).map((m) => ({ extId: m.id, payload: Buffer.from(m.body).toString("hex") })));
       }),
     );
+  });
+
+  it("copies a message dripped a byte at a time once (linear, not quadratic)", () => {
+    const wire = encodeExtended(3, Buffer.alloc(60_000, 1));
+    const frames = new ExtendedFrames();
+    const got = [];
+    for (let i = 0; i < wire.length; i++) got.push(...frames.push(wire.subarray(i, i + 1)));
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ type: "extended", extId: 3 });
   });
 
   it("refuses an extended message longer than the limit before buffering it", () => {
@@ -101,21 +122,37 @@ describe("pure decisions", () => {
 
   it("answerMetadata: a piece that exists is sent, one that does not is rejected, the rest ignored", () => {
     const size = 2 * METADATA_PIECE_BYTES + 5;
-    expect(answerMetadata(parseMetadataMessage(encodeMetadataRequest(2)), size, 7)).toEqual({ kind: "send", piece: 2, theirId: 7 });
-    expect(answerMetadata(parseMetadataMessage(encodeMetadataRequest(3)), size, 7)).toEqual({ kind: "reject", piece: 3, theirId: 7 });
-    expect(answerMetadata(parseMetadataMessage(encodeMetadataRequest(0)), size, undefined)).toMatchObject({ kind: "ignore" });
-    expect(answerMetadata(parseMetadataMessage(encodeMetadataReject(0)), size, 7)).toMatchObject({ kind: "ignore" });
-    expect(answerMetadata(parseMetadataMessage(Buffer.from("garbage")), size, 7)).toMatchObject({ kind: "ignore" });
-    expect(answerMetadata(parseMetadataMessage(Buffer.from("d8:msg_typei5e5:piecei0ee")), size, 7)).toMatchObject({ kind: "ignore" });
+    const c = { offer: { kind: "offer", size } as const, theirId: 7, backlog: 0 };
+    const ask = (piece: number) => parseMetadataMessage(encodeMetadataRequest(piece));
+    expect(answerMetadata(ask(2), c)).toEqual({ kind: "send", piece: 2, theirId: 7 });
+    expect(answerMetadata(ask(3), c)).toEqual({ kind: "reject", piece: 3, theirId: 7, why: "noSuchPiece" });
+    expect(answerMetadata(ask(0), { ...c, theirId: undefined })).toMatchObject({ kind: "ignore" });
+    expect(answerMetadata(ask(0), { ...c, theirId: 0 })).toMatchObject({ kind: "ignore" });
+    expect(answerMetadata(parseMetadataMessage(encodeMetadataReject(0)), c)).toMatchObject({ kind: "ignore" });
+    expect(answerMetadata(parseMetadataMessage(Buffer.from("garbage")), c)).toMatchObject({ kind: "ignore" });
+    expect(answerMetadata(parseMetadataMessage(Buffer.from("d8:msg_typei5e5:piecei0ee")), c)).toMatchObject({ kind: "ignore" });
+  });
+
+  it("answerMetadata: past the backlog bound a request is rejected (busy), and nothing is served without an offer", () => {
+    const offer = { kind: "offer", size: 100 } as const;
+    const ask = parseMetadataMessage(encodeMetadataRequest(0));
+    expect(answerMetadata(ask, { offer, theirId: 7, backlog: METADATA_SERVE_BACKLOG })).toMatchObject({ kind: "send" });
+    expect(answerMetadata(ask, { offer, theirId: 7, backlog: METADATA_SERVE_BACKLOG + 1 })).toEqual({ kind: "reject", piece: 0, theirId: 7, why: "busy" });
+    const none = metadataOffer({ private: true, infoBytes: Buffer.alloc(100) });
+    expect(none).toMatchObject({ kind: "none", why: "private" });
+    expect(answerMetadata(ask, { offer: none, theirId: 7, backlog: 0 })).toMatchObject({ kind: "ignore" });
+  });
+
+  it("metadataOffer: the info dictionary's size, unless private or larger than a fetcher takes", () => {
+    expect(metadataOffer({ private: false, infoBytes: Buffer.alloc(MAX_METADATA_BYTES) })).toEqual({ kind: "offer", size: MAX_METADATA_BYTES });
+    expect(metadataOffer({ private: false, infoBytes: Buffer.alloc(MAX_METADATA_BYTES + 1) })).toMatchObject({ kind: "none", why: "tooLarge" });
   });
 });
 
 describe("our peer actor serves its metadata (BEP 9)", () => {
   it("announces ut_metadata with metadata_size, answers each piece with the original info bytes, rejects a piece past the end", async () => {
     const { data, meta } = bigTorrent();
-    const node = await startNode({ meta, seedData: data, listen: true, label: "seed" });
-    nodes.push(node);
-    const raw = await RawPeer.dial(node.port!, { infoHash: meta.infoHash, extended: true, torrent: { pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, totalLength: meta.length } });
+    const { node, raw } = await seedAndDial(data, meta);
     const theirs = await raw.waitType("extendedHandshake");
     expect(theirs.handshake.metadataSize).toBe(meta.infoBytes.length);
     const ourId = theirs.handshake.extensions.get("ut_metadata");
@@ -145,6 +182,66 @@ describe("our peer actor serves its metadata (BEP 9)", () => {
   });
 });
 
+describe("our peer actor and a private torrent", () => {
+  it("offers no metadata (BEP 27: its peers get the .torrent from its tracker), as libtorrent does", async () => {
+    const data = randomBytes(64 * 1024);
+    const meta = torrentOf(data, 16 * 1024, { private: true });
+    expect(meta.private).toBe(true);
+    const { node, raw } = await seedAndDial(data, meta);
+    const theirs = await raw.waitType("extendedHandshake");
+    expect(theirs.handshake.extensions.has("ut_metadata")).toBe(false);
+    expect(theirs.handshake.metadataSize).toBeUndefined();
+    raw.destroy();
+  });
+});
+
+describe("our peer actor: a magnet peer that asks for metadata and does not read", () => {
+  it("answers while it owes less than the bound, rejects (busy) past it, and stops reading it, so what it owes stays bounded", async () => {
+    const { data, meta } = bigTorrent();
+    const { node, raw } = await seedAndDial(data, meta);
+    await raw.waitType("extendedHandshake");
+    raw.uncounted.add("extended"); // counted by onMessage below, never kept
+    raw.write(encodeExtended(0, encodeExtendedHandshakePayload({ extensions: new Map([["ut_metadata", 9]]) })));
+    raw.socket.pause(); // read nothing from now on
+    const asks = 20_000; // ~0.7 MB of requests; answered in full they would be 320 MB
+    const one = encodeExtended(UT_METADATA_ID, encodeMetadataRequest(0));
+    raw.write(Buffer.concat(Array.from({ length: asks }, () => one)));
+    const pid = node.rt.whereis(["peer", meta.infoHashHex, `127.0.0.1:${raw.socket.localPort}`]);
+    expect(pid).toBeDefined();
+    type Conn = { sock: { socket: import("node:net").Socket; outbox: { pending: number } } };
+    let last = -1;
+    let most = 0;
+    for (let turns = 0, still = 0; still < 300; turns++) {
+      expect(turns).toBeLessThan(200_000);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const conn = await node.rt.getState<Conn>(pid!);
+      most = Math.max(most, conn.sock.socket.writableLength + conn.sock.outbox.pending);
+      if (conn.sock.socket.bytesRead === last) still++;
+      else [still, last] = [0, conn.sock.socket.bytesRead];
+    }
+    // Answers stop at METADATA_SERVE_BACKLOG (plus the one that crossed it); rejects are no
+    // longer than the requests they answer, and reading stops at BACKLOG_PAUSE plus what
+    // was already in the mailbox (as for any answers: peer-actor-wire.test.ts).
+    expect(most).toBeLessThan(BACKLOG_PAUSE + INBOUND_HIGH_WATER + 64 * 1024);
+    // Count the answers as they come (a data answer is 16 KiB: none is kept).
+    let answered = 0;
+    let busy = 0;
+    const allAnswered = new Promise<void>((resolve) => {
+      raw.onMessage = (m) => {
+        const parsed = m.type === "extended" ? parseMetadataMessage(m.payload) : undefined;
+        if (parsed?.type !== "ok") return;
+        if (parsed.message.type === "reject") busy++;
+        if (++answered === asks) resolve();
+      };
+    });
+    raw.socket.resume();
+    await allAnswered;
+    expect(busy).toBeGreaterThan(0);
+    expect(asks - busy).toBeGreaterThan(0);
+    expect(node.peerExits).toEqual([]);
+  });
+});
+
 /** A scripted peer for the fetcher: answers the handshake, offers `size`, and serves `pieceAt` per request. */
 interface Script {
   readonly infoHash: Buffer;
@@ -152,6 +249,10 @@ interface Script {
   /** Bytes answered for a piece request; undefined: reject it. */
   readonly pieceAt?: (piece: number) => Buffer | undefined;
   readonly totalSize?: number;
+  /** Extra bytes sent right after the offer. */
+  readonly afterOffer?: Buffer;
+  /** Answer a piece request only once this resolves (default: at once). */
+  readonly hold?: (piece: number) => Promise<void>;
 }
 
 async function scripted(script: Script): Promise<number> {
@@ -169,6 +270,7 @@ async function scripted(script: Script): Promise<number> {
         const m = new Map<string, number>(script.offer.ut === undefined ? [] : [["ut_metadata", script.offer.ut]]);
         socket.write(encodeExtended(0, encodeExtendedHandshakePayload({ extensions: m, ...(script.offer.size === undefined ? {} : { metadataSize: script.offer.size }) })));
         socket.write(encodeMessage({ type: "bitfield", bits: Buffer.alloc(300, 0xff) } as unknown as WireMessage));
+        if (script.afterOffer !== undefined) socket.write(script.afterOffer);
         frames = new ExtendedFrames();
         rest = step.rest;
       }
@@ -178,7 +280,9 @@ async function scripted(script: Script): Promise<number> {
         if (parsed.type !== "ok" || parsed.message.type !== "request") continue;
         const piece = parsed.message.piece;
         const bytes = script.pieceAt?.(piece);
-        socket.write(encodeExtended(UT_METADATA_ID, bytes === undefined ? encodeMetadataReject(piece) : encodeMetadataData(piece, script.totalSize ?? 0, bytes)));
+        const answer = encodeExtended(UT_METADATA_ID, bytes === undefined ? encodeMetadataReject(piece) : encodeMetadataData(piece, script.totalSize ?? 0, bytes));
+        if (script.hold === undefined) socket.write(answer);
+        else void script.hold(piece).then(() => socket.write(answer));
       }
     });
   });
@@ -225,6 +329,57 @@ describe("metadata_fetch", () => {
     expect(fetched.attempts).toBe(5);
     const why = Object.fromEntries(fetched.failures.map((f) => [Number(f.peer.split(":")[1]), f.why]));
     expect(why).toEqual({ [liar]: "badMetadata", [refuser]: "rejected", [plain]: "noMetadataExtension", [greedy]: "badMetadataSize" });
+  });
+
+  it("drops a peer that sends a piece it was not asked for, asks us for metadata again and again, or switches ut_metadata off", async () => {
+    const { meta } = bigTorrent();
+    const info = meta.infoBytes;
+    expect(Math.ceil(info.length / METADATA_PIECE_BYTES)).toBeGreaterThan(2); // 2 are asked at a time: piece 2 is not, at first
+    const base = { infoHash: meta.infoHash, offer: { ut: 1, size: info.length }, totalSize: info.length } as const;
+    const unasked = await scripted({ ...base, afterOffer: encodeExtended(UT_METADATA_ID, encodeMetadataData(2, info.length, pieceOf(info)(2))) });
+    const asker = await scripted({ ...base, afterOffer: Buffer.concat(Array.from({ length: 17 }, () => encodeExtended(UT_METADATA_ID, encodeMetadataRequest(0)))) });
+    const off = await scripted({ ...base, afterOffer: encodeExtended(0, encodeExtendedHandshakePayload({ extensions: new Map([["ut_metadata", 0]]) })), hold: () => new Promise<void>(() => undefined) });
+    const honest = await scripted({ ...base, pieceAt: pieceOf(info) });
+    const { rt, pid } = await fetcher(meta.infoHash, [unasked, asker, off, honest]);
+    const fetched = await rt.call<MetadataFetched>(pid, { t: "await" }, 10_000);
+    expect(fetched.infoBytes.equals(info)).toBe(true);
+    const why = Object.fromEntries(fetched.failures.map((f) => [Number(f.peer.split(":")[1]), `${f.why}: ${f.detail}`]));
+    expect(why[unasked]).toMatch(/^badMessage: metadata piece 2 was not asked for/);
+    expect(why[asker]).toMatch(/^badMessage: more than 16 requests/);
+    expect(why[off]).toMatch(/^noMetadataExtension: .*second extended handshake/);
+  });
+
+  it("gives a slow peer its time per piece, not for the whole dictionary", async () => {
+    const { meta } = bigTorrent();
+    const info = meta.infoBytes;
+    const pieces = Math.ceil(info.length / METADATA_PIECE_BYTES);
+    const gates = new Map<number, () => void>();
+    const asked = new Map<number, Promise<void>>();
+    const slow = await scripted({
+      infoHash: meta.infoHash,
+      offer: { ut: 1, size: info.length },
+      totalSize: info.length,
+      pieceAt: pieceOf(info),
+      hold: (piece) => {
+        const gate = new Promise<void>((resolve) => gates.set(piece, resolve));
+        asked.set(piece, Promise.resolve());
+        return gate;
+      },
+    });
+    const clock = new ManualClock();
+    const { rt, pid } = await fetcher(meta.infoHash, [slow], 1000, clock);
+    const fetched = rt.call<MetadataFetched>(pid, { t: "await" }, Infinity);
+    const have = async (): Promise<number> => (await rt.call<MetadataFetchStatus>(pid, { t: "status" })).asking?.have ?? -1;
+    for (let p = 0; p < pieces; p++) {
+      await until(() => gates.has(p)); // asked (a real socket event)
+      clock.advance(900); // most of the time a piece may take, for every piece: more than 1000 ms in all
+      (gates.get(p) as () => void)();
+      if (p < pieces - 1) await until(async () => (await have()) === p + 1); // taken before the clock moves on
+    }
+    const got = await fetched;
+    expect(got.infoBytes.equals(info)).toBe(true);
+    expect(got.failures).toEqual([]);
+    expect(clock.now()).toBeGreaterThan(1000);
   });
 
   it("reports why each peer failed while it keeps trying: refused connection, wrong torrent, silence past the attempt's time", async () => {

@@ -14,10 +14,10 @@ import type { PeerExit, PeerOptions } from "../../actors/peer.js";
 import { startPeerPool } from "../../supervisors/peerPool.js";
 import { makePeerId } from "../../src/peerId.js";
 
-export function torrentOf(data: Buffer, pieceLength: number): Metainfo {
+export function torrentOf(data: Buffer, pieceLength: number, options: { private?: boolean } = {}): Metainfo {
   const hashes: Buffer[] = [];
   for (let o = 0; o < data.length; o += pieceLength) hashes.push(createHash("sha1").update(data.subarray(o, o + pieceLength)).digest());
-  return buildTorrent({ name: "x.bin", files: [{ path: [], length: data.length }], pieceLength, pieceHashes: Buffer.concat(hashes) }).metainfo;
+  return buildTorrent({ name: "x.bin", files: [{ path: [], length: data.length }], pieceLength, pieceHashes: Buffer.concat(hashes), ...options }).metainfo;
 }
 
 export interface PeerExitRecord {

@@ -80,7 +80,7 @@ export class RawPeer {
   }
 
   answerHandshake = false;
-  /** Types counted in `tally` but not kept in `received` (floods). */
+  /** Types counted in `tally` (and shown to `onMessage`) but not kept in `received` (floods). */
   readonly uncounted = new Set<WireMessage["type"]>();
   readonly tally = new Map<WireMessage["type"], number>();
   /** Called for each message as it arrives (after it is recorded). */
@@ -147,7 +147,10 @@ export class RawPeer {
         return;
       }
       this.tally.set(event.type, (this.tally.get(event.type) ?? 0) + 1);
-      if (this.uncounted.has(event.type)) continue;
+      if (this.uncounted.has(event.type)) {
+        this.onMessage?.(event);
+        continue;
+      }
       // Blocks are views of the socket's chunk: keep a copy.
       const msg: WireMessage = event.type === "piece" ? { ...event, block: Buffer.from(event.block) } : event;
       this.received.push(msg);
