@@ -61,50 +61,57 @@ describe("UploadPins", () => {
   });
 });
 
-describe("peer actor: a peer that asks for one block per window and does not read", () => {
-  const nodes: TorrentNode[] = [];
-  const raws: RawPeer[] = [];
-  afterEach(() => {
-    for (const n of nodes.splice(0)) n.stop();
-    for (const r of raws.splice(0)) r.destroy();
-  });
+const MAX_READS = 16;
+const nodes: TorrentNode[] = [];
+const raws: RawPeer[] = [];
+afterEach(() => {
+  for (const n of nodes.splice(0)) n.stop();
+  for (const r of raws.splice(0)) r.destroy();
+});
 
+/** A seed whose peer asked for 1,000 blocks, one per window, read none and made it stall. */
+async function stalledPeer(): Promise<{ node: TorrentNode; raw: RawPeer; asked: { index: number; begin: number }[]; data: Buffer }> {
+  const pieces = 64;
+  const data = randomBytes(pieces * WINDOW);
+  const meta = torrentOf(data, WINDOW);
+  // A queue long enough to outlast what the kernel's socket buffers take (several MiB on loopback).
+  const node = await startNode({ meta, seedData: data, listen: true, label: "seed", readWindowBytes: WINDOW, peerOptions: { uploadQueueBound: 1024, maxReads: MAX_READS } });
+  nodes.push(node);
+  const raw = await RawPeer.dial(node.port!, { infoHash: meta.infoHash, torrent: { pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, totalLength: meta.length } });
+  raws.push(raw);
+  raw.write(encodeMessage({ type: "interested" }));
+  await raw.waitType("unchoke");
+  raw.socket.pause(); // read nothing from now on
+  // Block b of every piece before block b + 1 of any: no two requests in a row can share a read.
+  const asked: { index: number; begin: number }[] = [];
+  for (let b = 0; asked.length < 1000; b++) for (let p = 0; p < pieces && asked.length < 1000; p++) asked.push({ index: p, begin: b * BLOCK });
+  raw.write(Buffer.concat(asked.map((r) => encodeMessage({ type: "request", index: r.index, begin: r.begin, length: BLOCK }))));
+  // Wait until our side stops reading for it: every read answered and taken, and no new
+  // one asked for 50 rounds of that.
+  const pid = node.rt.whereis(["peer", meta.infoHashHex, `127.0.0.1:${raw.socket.localPort}`]);
+  expect(pid).toBeDefined();
+  let last = -1;
+  for (let rounds = 0, still = 0; still < 50; rounds++) {
+    expect(rounds).toBeLessThan(20_000);
+    await until(() => node.pinned.answered === node.reads.length);
+    await node.rt.getState(pid!);
+    if (node.reads.length === last) still++;
+    else [still, last] = [0, node.reads.length];
+  }
+  expect(last).toBeLessThan(asked.length); // it did stall on the unread output
+  return { node, raw, asked, data };
+}
+
+describe("peer actor: a peer that asks for one block per window and does not read", () => {
   it("pins at most the budget plus one window of read buffers once it stalls, and still serves every block right", async () => {
-    const pieces = 64;
-    const data = randomBytes(pieces * WINDOW);
-    const meta = torrentOf(data, WINDOW);
-    const maxReads = 16;
-    // A queue long enough to outlast what the kernel's socket buffers take (several MiB on loopback).
-    const node = await startNode({ meta, seedData: data, listen: true, label: "seed", readWindowBytes: WINDOW, peerOptions: { uploadQueueBound: 1024, maxReads } });
-    nodes.push(node);
-    const raw = await RawPeer.dial(node.port!, { infoHash: meta.infoHash, torrent: { pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, totalLength: meta.length } });
-    raws.push(raw);
-    raw.write(encodeMessage({ type: "interested" }));
-    await raw.waitType("unchoke");
-    raw.socket.pause(); // read nothing from now on
-    // Block b of every piece before block b + 1 of any: no two requests in a row can share a read.
-    const asked: { index: number; begin: number }[] = [];
-    for (let b = 0; asked.length < 1000; b++) for (let p = 0; p < pieces && asked.length < 1000; p++) asked.push({ index: p, begin: b * BLOCK });
-    raw.write(Buffer.concat(asked.map((r) => encodeMessage({ type: "request", index: r.index, begin: r.begin, length: BLOCK }))));
-    // Wait until our side stops reading for it: every read answered and taken, and no new
-    // one asked for 50 rounds of that.
-    const pid = node.rt.whereis(["peer", meta.infoHashHex, `127.0.0.1:${raw.socket.localPort}`]);
-    expect(pid).toBeDefined();
-    let last = -1;
-    for (let rounds = 0, still = 0; still < 50; rounds++) {
-      expect(rounds).toBeLessThan(20_000);
-      await until(() => node.pinned.answered === node.reads.length);
-      await node.rt.getState(pid!);
-      if (node.reads.length === last) still++;
-      else [still, last] = [0, node.reads.length];
-    }
-    expect(last).toBeLessThan(asked.length); // it did stall on the unread output
+    const { node, raw, asked, data } = await stalledPeer();
     expect(node.reads.every((r) => r.length === BLOCK)).toBe(true);
     // By reference, each unsent block would pin a window: OUTBOUND_HIGH_WATER / 16 KiB of them.
     expect(node.pinned.now).toBeLessThanOrEqual(UPLOAD_PIN_BUDGET + WINDOW);
-    // On the way, reads answered and not yet taken by the peer add up to maxReads windows.
-    expect(node.pinned.most).toBeLessThanOrEqual(UPLOAD_PIN_BUDGET + WINDOW + maxReads * WINDOW);
+    // On the way, reads answered and not yet taken by the peer add up to MAX_READS windows.
+    expect(node.pinned.most).toBeLessThanOrEqual(UPLOAD_PIN_BUDGET + WINDOW + MAX_READS * WINDOW);
     raw.socket.resume();
+    // Every block checked: the fixture overwrites a window as soon as it is released.
     for (const r of asked) {
       const got = await raw.waitFor((m) => m.type === "piece" && m.index === r.index && m.begin === r.begin);
       const at = r.index * WINDOW + r.begin;
@@ -112,5 +119,13 @@ describe("peer actor: a peer that asks for one block per window and does not rea
     }
     await until(() => node.pinned.now === 0);
     expect(node.peerExits).toEqual([]);
+  });
+
+  it("gives back every window it pinned when the peer goes away while stalled", async () => {
+    const { node, raw } = await stalledPeer();
+    expect(node.pinned.now).toBeGreaterThan(0);
+    raw.destroy();
+    await until(() => node.pinned.now === 0);
+    await node.nextPeerExit(0);
   });
 });
