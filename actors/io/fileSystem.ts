@@ -68,6 +68,12 @@ export async function openSized(fs: FileSystem, path: string, length: number): P
  * faults every page back in. Measured, writing 1 GiB after 12 s idle: 1 MiB writes cost
  * 1.6-2.2 CPU-s of sys time, 256 KiB ones 0.19-0.21, 64 KiB 0.20-0.33 (libtorrent writes
  * 16 KiB blocks). In bench:pair the downloader's sys time was ~2x libtorrent's for this.
+ * The threshold moves with the host: at 17:50 the same test gave 16-32 KiB 0.25-0.28,
+ * 64 KiB 1.27, 256 KiB 0.89-1.24, 1 MiB 2.09 (order <= 3 folios come from the per-CPU
+ * lists, which stay warm). 32 KiB calls were tried then and left out: they steadied a 1 GiB
+ * download (3.1-3.4 CPU-s against 3.1-5.1) but cost a 16-node swarm 10.1-13.7 CPU-s/GiB
+ * against 7.3-8.0, each call being a promise and a thread-pool job. Writing small calls
+ * cheaply needs one job to make many of them (a disk thread, as libtorrent has).
  */
 export const MAX_WRITE_CALL = 256 * 1024;
 
