@@ -62,6 +62,9 @@ export class TimeoutError extends Error {
   }
 }
 
+/** How long a timed-out metadata fetch is given to say why, before it is stopped. */
+const STATUS_AFTER_DEADLINE_MS = 500;
+
 /** While a torrent's supervisor restarts its controller, a call to it fails; ask again this often. */
 const RETRY_MS = 100;
 
@@ -148,7 +151,8 @@ export class SwarmNode {
       return { kind: "fetched", infoBytes: fetched.infoBytes, failures: fetched.failures };
     } catch (err) {
       if (!(err instanceof CallError) || err.reason.kind !== "timeout") throw err;
-      const status = await this.runtime.call<MetadataFetchStatus>(pid, { t: "status" }).catch(() => undefined);
+      // Briefly: the caller's deadline has passed already.
+      const status = await this.runtime.call<MetadataFetchStatus>(pid, { t: "status" }, STATUS_AFTER_DEADLINE_MS).catch(() => undefined);
       await terminateChild(this.sup, id).catch(() => undefined); // it may have finished meanwhile
       return { kind: "timedOut", failures: status?.failures ?? [], asking: status?.asking };
     }
