@@ -12,9 +12,12 @@
  * sha256 is checked. The machine is shared and noisy: pairs are interleaved, their order
  * rotated each round, and every figure is the median of the rounds (peak RSS: the largest).
  * The page cache is not dropped (the machine is shared): the payload is read once before
- * the first transfer, so every seed serves from memory. The last line is one JSON object.
+ * the first transfer, so every seed serves from memory. Every transfer starts --settle-s
+ * (15) seconds after the previous one ended, so every downloader writes into memory in the
+ * same state (bench/fanout/settle.ts: on this VM memory freed ~10 s ago costs several times
+ * more to fill than memory freed a moment ago). The last line is one JSON object.
  *
- *   npm run bench:pair [-- --size-mb 1024] [--piece-kib 1024] [--rounds 3] [--skip-default]
+ *   npm run bench:pair [-- --size-mb 1024] [--piece-kib 1024] [--rounds 3] [--skip-default] [--settle-s 15]
  *                      [--cpu-prof DIR]   (then one more run of each pair with swarmsup in it,
  *                                          every swarmsup process under node --cpu-prof, summarized)
  */
@@ -31,6 +34,7 @@ import { PYTHON } from "./pair/peers.js";
 import { killAll, MEASURED_BY } from "./pair/processes.js";
 import { checkTargets, formatTable, formatTargets, jsonFigures, summarize } from "./pair/report.js";
 import { prepareWorkspace, type Workspace } from "./pair/workspace.js";
+import { SETTLE_MS, settleMemory } from "./fanout/settle.js";
 
 const MiB = 1024 * 1024;
 
@@ -40,6 +44,7 @@ interface Options {
   readonly rounds: number;
   readonly skipDefault: boolean;
   readonly cpuProfDir: string | undefined;
+  readonly settleMs: number;
 }
 
 function options(): Options {
@@ -50,6 +55,7 @@ function options(): Options {
       rounds: { type: "string", default: "3" },
       "skip-default": { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
+      "settle-s": { type: "string", default: String(SETTLE_MS / 1000) },
     },
     strict: true,
   });
@@ -64,7 +70,14 @@ function options(): Options {
     rounds: positive("rounds", values.rounds),
     skipDefault: values["skip-default"],
     cpuProfDir: values["cpu-prof"] === undefined ? undefined : resolve(values["cpu-prof"]),
+    settleMs: nonNegativeSeconds("settle-s", values["settle-s"]),
   };
+}
+
+function nonNegativeSeconds(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag} ${text}: a number of seconds >= 0 expected`);
+  return Math.round(n * 1000);
 }
 
 function say(line = ""): void {
@@ -126,6 +139,7 @@ async function main(): Promise<void> {
   say(`  downloader timed from spawn to its "complete" line (seed start-up check excluded); CPU and peak RSS of the downloader by ${MEASURED_BY}, of the seed from /proc`);
   say(`  load average at start ${loadAtStart.map((l) => l.toFixed(2)).join(" ")} (the machine is shared: other work runs beside the bench)`);
   say("  page cache: not dropped (shared machine); the payload is written and read once before the first transfer, so seeds read it from memory");
+  say(`  every transfer starts ${opts.settleMs / 1000} s after the previous one ended (freed memory goes back to the VM's host: every downloader starts from the same memory state)`);
 
   const ws = await prepareWorkspace(bytes, pieceLength, (remove) => (removeWorkspace = remove));
   const timeouts = { downloadTimeoutSec: Math.max(60, Math.ceil(bytes / (5 * MiB))), seedReadyTimeoutSec: Math.max(60, Math.ceil(bytes / (10 * MiB))) };
@@ -135,6 +149,7 @@ async function main(): Promise<void> {
     const outcomes: PairOutcome[] = [];
     for (let round = 1; round <= opts.rounds; round++) {
       for (const def of rotated(pairs, round - 1)) {
+        await settleMemory(opts.settleMs);
         const outcome = await runPair(def, round, ws, timeouts);
         outcomes.push(outcome);
         say(
@@ -166,6 +181,7 @@ async function main(): Promise<void> {
         pieceLength,
         rounds: opts.rounds,
         pageCache: "warm (payload read once before the first transfer; not dropped)",
+        settleMs: opts.settleMs,
         measuredBy: MEASURED_BY,
         reference: REFERENCE_PAIR.id,
         pairs: Object.fromEntries(summaries.map((s) => [s.pair, jsonFigures(s)])),

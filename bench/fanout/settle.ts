@@ -22,8 +22,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 export const SETTLE_MS = 15_000;
 
-export function settleMemory(): Promise<void> {
-  return sleep(SETTLE_MS);
+/** bench:pair waits the same before each of its transfers (its `--settle-s`). */
+export function settleMemory(ms = SETTLE_MS): Promise<void> {
+  return sleep(ms);
 }
 
 /** Which client runs first in the i-th (client pair of) swarm runs of the bench: alternating, so neither always follows the other. */
