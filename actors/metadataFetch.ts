@@ -47,9 +47,10 @@ import {
 } from "../src/protocol/wire/index.js";
 import { MetadataAssembly, encodeMetadataReject, encodeMetadataRequest, parseMetadataMessage } from "../src/protocol/wire/metadata.js";
 import type { PeerAddress } from "./torrentCtl.js";
-import { OUR_FLAGS } from "./peer/handshakeCheck.js";
+import { CLIENT_NAME, OUR_FLAGS } from "./peer/handshakeCheck.js";
 import { ExtendedFrames } from "./metadataFetch/frames.js";
-import { UT_METADATA_ID, judgeMessage, judgeOffer, type GiveUpReason } from "./metadataFetch/analyze.js";
+import { judgeMessage, judgeOffer, type GiveUpReason } from "./metadataFetch/analyze.js";
+import { UT_METADATA_ID } from "./peer/metadataServe.js";
 
 export interface MetadataFetchArgs {
   readonly infoHash: Buffer;
@@ -95,7 +96,6 @@ const REQUESTS_IN_FLIGHT = 2;
 const INBOUND_HIGH_WATER = 256 * 1024;
 /** Metadata requests we answer with a reject before we drop the peer that keeps asking. */
 const MAX_REJECTS = 16;
-const CLIENT_NAME = "swarmsup 0.1.0";
 
 interface Attempt {
   readonly id: number;

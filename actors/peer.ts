@@ -61,7 +61,7 @@ import { onPicked, onPickTimedOut, type PickResult } from "./peer/download.js";
 import { armTick, drainWire, executeNotice, onTick } from "./peer/executor.js";
 import { joinChoker, onChokerCommand, reportToChoker } from "./peer/chokerLink.js";
 import { isChokerCommand, type ChokerCommand } from "./choker/messages.js";
-import { OUR_FLAGS, firstMessage, judgeHandshake } from "./peer/handshakeCheck.js";
+import { CLIENT_NAME, OUR_FLAGS, firstMessage, judgeHandshake } from "./peer/handshakeCheck.js";
 import { ActiveLink, LinkMachine, type LinkEnd, type PeerExit } from "./peer/link.js";
 import { peerConfig, type PeerOptions } from "./peer/options.js";
 import { PeerSocket, type SocketEvent } from "./peer/socketIo.js";
@@ -101,8 +101,6 @@ export type PeerConnection = OutgoingConnection | IncomingConnection;
 export type PeerArgs = PeerBase & PeerConnection;
 
 type Info = Buffer | DownMsg | BlockRead | SocketEvent | SelfMsg | PickResult | PeerNotice | ChokerCommand;
-
-const CLIENT_NAME = "swarmsup 0.1.0";
 
 /** init's continuation for an incoming connection. */
 class TakeOver {

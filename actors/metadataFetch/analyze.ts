@@ -5,8 +5,6 @@
 import type { ExtendedHandshake } from "../../src/protocol/wire/index.js";
 import { MAX_METADATA_BYTES, type MetadataParse } from "../../src/protocol/wire/metadata.js";
 
-export { UT_METADATA_ID } from "../peer/metadataServe.js";
-
 export type GiveUpReason = "noExtensionProtocol" | "noMetadataExtension" | "badMetadataSize" | "rejected" | "badMessage" | "badMetadata" | "timeout" | "closed" | "connectFailed" | "handshakeRefused";
 
 export type OfferVerdict =

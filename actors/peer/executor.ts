@@ -127,8 +127,7 @@ export function executeWire(conn: PeerConn, link: ActiveLink, ctx: Ctx, v: WireV
       return undefined;
     case "extension":
       if (v.name === "ut_metadata") {
-        const backlog = conn.sock.writeBacklog + conn.sock.outbox.pending;
-        serveMetadata(conn, ctx, answerMetadata(parseMetadataMessage(v.payload), { offer: conn.metadataOffer, theirId: link.theirMetadataId, backlog }));
+        serveMetadata(conn, ctx, answerMetadata(parseMetadataMessage(v.payload), { offer: conn.metadataOffer, theirId: link.theirMetadataId, backlog: conn.sock.unsent }));
       }
       return undefined;
     case "extendedHandshake":

@@ -16,6 +16,9 @@ import { commonFeatures, type HandshakeFlags } from "../../src/protocol/wire/ind
 /** What we announce in our handshake's reserved bytes. */
 export const OUR_FLAGS: HandshakeFlags = { extended: true, fast: true, dht: false };
 
+/** Our `v` in every BEP 10 extended handshake. */
+export const CLIENT_NAME = "swarmsup 0.1.0";
+
 export type HandshakeRefusal = "wrongInfoHash" | "self" | "banned";
 
 export type HandshakeVerdict =

@@ -107,7 +107,7 @@ export class PeerSocket {
 
   /** Stop reading while we owe the peer more than BACKLOG_PAUSE unsent bytes. */
   checkBacklog(): void {
-    if (this.waitingDrain || this.socket.writableLength + this.out.pending <= BACKLOG_PAUSE) return;
+    if (this.waitingDrain || this.unsent <= BACKLOG_PAUSE) return;
     this.waitingDrain = true;
     this.socket.pause();
   }
@@ -124,8 +124,9 @@ export class PeerSocket {
     this.maybeResume();
   }
 
-  get writeBacklog(): number {
-    return this.socket.writableLength;
+  /** Bytes we owe the peer: queued in the socket, plus queued in the outbox and not yet flushed. */
+  get unsent(): number {
+    return this.socket.writableLength + this.out.pending;
   }
 
   get writable(): boolean {

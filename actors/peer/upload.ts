@@ -33,6 +33,7 @@ import { OUTBOUND_HIGH_WATER } from "./socketIo.js";
 import { READ_AHEAD_WINDOW } from "../io/readAhead.js";
 import type { BlockRequest } from "../pieceMgr/picker.js";
 import { uploadSlot, type UploadSlotDecision } from "./unchokePolicy.js";
+import type { UploadMemoryPlan } from "./uploadPins.js";
 
 /** Blocks read for uploads, back in the mailbox: `data` is the bytes of `requests`, back to back. */
 export class BlockRead {
@@ -90,7 +91,7 @@ export function dropUpload(link: ActiveLink, index: number, begin: number, lengt
 export function pumpReads(conn: PeerConn, link: ActiveLink, ctx: Ctx): void {
   const max = conn.config.maxReads;
   const sock = conn.sock;
-  while (link.readsInFlight < max && sock.writeBacklog + sock.outbox.pending + link.readBytesInFlight < OUTBOUND_HIGH_WATER) {
+  while (link.readsInFlight < max && sock.unsent + link.readBytesInFlight < OUTBOUND_HIGH_WATER) {
     const batch = takeReadBatch(link.toRead);
     const head = batch[0];
     if (head === undefined) return;
@@ -107,50 +108,53 @@ export function onBlockRead(conn: PeerConn, link: ActiveLink, ctx: Ctx, read: Bl
   if (read.data.length !== read.length) {
     throw new RangeError(`readBlock(${read.piece}, ${read.begin}, ${read.length}) returned ${read.data.length} bytes`);
   }
-  const sendable = read.requests.filter((r) => link.uploads.delete(r.piece, r.begin, r.length)); // the rest were cancelled or choked meanwhile
-  // The reader may reuse the read's memory once no queued or in-flight write refers to it.
-  const io = conn.io;
-  if (sendable.length === 0) {
-    io.release?.(read.data);
-  } else {
-    sendBlocks(conn, link, ctx, read, sendable);
+  const out = conn.sock.outbox;
+  let plan: UploadMemoryPlan | undefined; // decided at the first block still wanted
+  let bytes = read.data;
+  let sent = 0;
+  for (const r of read.requests) {
+    if (!link.uploads.delete(r.piece, r.begin, r.length)) continue; // cancelled or choked meanwhile
+    if (plan === undefined) {
+      plan = link.pins.plan(read.data);
+      if (plan.kind === "copy") bytes = Buffer.from(read.data);
+    }
+    const at = r.begin - read.begin;
+    out.piece(r.piece, r.begin, bytes.subarray(at, at + r.length));
+    sent += r.length;
+  }
+  giveBack(conn, link, read.data, plan);
+  if (sent > 0) {
+    conn.ts.counters.uploaded += sent;
+    link.upRate.add(sent, now(ctx));
+    wrote(conn, ctx);
   }
   pumpReads(conn, link, ctx);
 }
 
-function sendBlocks(conn: PeerConn, link: ActiveLink, ctx: Ctx, read: BlockRead, sendable: readonly BlockRequest[]): void {
+/**
+ * When the reader may reuse a read's bytes: at once when nothing was sent from them (no
+ * plan) or a copy was; sent by reference, once the socket has written them.
+ */
+function giveBack(conn: PeerConn, link: ActiveLink, data: Buffer, plan: UploadMemoryPlan | undefined): void {
   const io = conn.io;
-  const out = conn.sock.outbox;
-  const plan = link.pins.plan(read.data);
-  let bytes: Buffer;
-  switch (plan.kind) {
-    case "byReference": {
-      bytes = read.data;
-      const unpin = link.pins.pin(bytes);
-      out.afterWrite(() => {
-        unpin();
-        io.release?.(bytes);
-      });
-      break;
-    }
+  switch (plan?.kind) {
+    case undefined:
     case "copy":
-      bytes = Buffer.from(read.data);
-      io.release?.(read.data);
-      break;
+      io.release?.(data);
+      return;
+    case "byReference": {
+      const unpin = link.pins.pin(data);
+      conn.sock.outbox.afterWrite(() => {
+        unpin();
+        io.release?.(data);
+      });
+      return;
+    }
     default: {
       const unreachable: never = plan;
       throw new Error(`upload memory plan: ${JSON.stringify(unreachable)}`);
     }
   }
-  let sent = 0;
-  for (const r of sendable) {
-    const at = r.begin - read.begin;
-    out.piece(r.piece, r.begin, bytes.subarray(at, at + r.length));
-    sent += r.length;
-  }
-  conn.ts.counters.uploaded += sent;
-  link.upRate.add(sent, now(ctx));
-  wrote(conn, ctx);
 }
 
 /** Apply the choker-less unchoke policy after the peer's interest changed. */

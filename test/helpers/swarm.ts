@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import type { Pid, Runtime, RuntimeEvent } from "../../src/runtime/index.js";
 import { SwarmNode, type SwarmNodeOptions } from "../../src/node.js";
 import type { TorrentStats } from "../../actors/torrentCtl.js";
@@ -302,6 +302,22 @@ export async function runCli(label: string, args: readonly string[], timeoutMs: 
 export function startLtPeer(label: string, args: readonly string[], script: "lt_peer.py" | "lt_create.py" = "lt_peer.py"): LineProcess {
   const file = fileURLToPath(new URL(`../fixtures/${script}`, import.meta.url));
   return new LineProcess(label, spawn(PYTHON, [file, ...args], { stdio: ["ignore", "pipe", "pipe"] }));
+}
+
+/** What lt_create.py says of the torrent it made. */
+export interface LtMade {
+  /** The v1 info-hash, hex. */
+  readonly infoHash: string;
+  readonly padFiles: number;
+}
+
+/** libtorrent's torrent of `path` at `out` (test/fixtures/lt_create.py), checked to have a v1 info-hash. */
+export async function ltCreate(path: string, out: string, mode: "v1" | "hybrid", pieceLength: number): Promise<LtMade> {
+  const p = startLtPeer(`lt create ${mode}`, [path, out, mode, String(pieceLength)], "lt_create.py");
+  expect(await p.exitCode(30_000), p.stderr).toBe(0);
+  const parsed: unknown = JSON.parse(p.lines[0] ?? "null");
+  expect(parsed).toMatchObject({ infoHash: expect.stringMatching(/^[0-9a-f]{40}$/) });
+  return parsed as LtMade;
 }
 
 /** The first JSON line of a LineProcess whose `event` is `event`. */

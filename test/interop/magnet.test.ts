@@ -15,6 +15,7 @@ import {
   MiB,
   awkwardPayload,
   digestTree,
+  ltCreate,
   ltEvent,
   randomFile,
   runCli,
@@ -56,7 +57,7 @@ describeInterop("magnet: BEP 9 metadata exchange with libtorrent", libtorrentMis
   ] as const) {
     it(`swarmsup gets a ${name === "top" ? "multi-file hybrid" : "single-file"} magnet from a libtorrent seed`, async () => {
       const torrent = join(root(), `lt-${name}.torrent`);
-      const infoHash = await ltCreate(join(root(), "orig", name), torrent, mode, pieceLength);
+      const { infoHash } = await ltCreate(join(root(), "orig", name), torrent, mode, pieceLength);
       if (bigInfo) expect(await infoSize(torrent)).toBeGreaterThan(METADATA_PIECE);
       const port = await ltSeed(`lt seed ${name}`, torrent);
 
@@ -112,15 +113,6 @@ describeInterop("magnet: BEP 9 metadata exchange with libtorrent", libtorrentMis
     expect(got.stderr).toMatch(/metadata/i);
   }, 30_000);
 });
-
-/** lt_create.py's torrent of `path` at `out`; resolves with its v1 info-hash. */
-async function ltCreate(path: string, out: string, mode: "v1" | "hybrid", pieceLength: number): Promise<string> {
-  const p = startLtPeer(`lt create ${mode}`, [path, out, mode, String(pieceLength)], "lt_create.py");
-  expect(await p.exitCode(30_000), p.stderr).toBe(0);
-  const made: unknown = JSON.parse(p.lines[0] ?? "null");
-  expect(made).toMatchObject({ infoHash: expect.stringMatching(/^[0-9a-f]{40}$/) });
-  return (made as { infoHash: string }).infoHash;
-}
 
 /** ltEvent, failing with what the libtorrent peer printed (its timeout line says which stage). */
 async function ltStep(p: LineProcess, event: string, timeoutMs: number): Promise<Record<string, unknown>> {
