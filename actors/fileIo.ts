@@ -21,9 +21,7 @@
  *   FileHandle reads: ~150k); 1 MiB piece writes ran at ~4.2 GB/s with 4 or 16, like raw.
  *   16 keeps most of the gain while one busy file queues at most 16 ops inside libuv's
  *   4-thread pool; the rest of its backlog stays here, bounded and visible. Ops in flight
- *   are unordered: a caller that needs "read after write" awaits the write first. (With
- *   the real file system, writes in flight wait in the node's disk writer thread, which
- *   makes them one at a time: actors/io/diskWriter.ts says why.)
+ *   are unordered: a caller that needs "read after write" awaits the write first.
  * - The handle is opened lazily, closed after `idleCloseMs` without work (runtime clock),
  *   and held under the node's fd budget (fdBudget.ts): asked to yield, the worker starts
  *   nothing new, closes once its ops returned, and reopens behind the waiters.

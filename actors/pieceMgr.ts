@@ -45,7 +45,7 @@ import {
 } from "../src/runtime/index.js";
 import { log } from "../src/log.js";
 import { PieceAssembly } from "./pieceMgr/assembly.js";
-import { BufferPool, POOL_BYTES, sharedPieceBuffer } from "../src/storage/bufferPool.js";
+import { BufferPool } from "../src/storage/bufferPool.js";
 import { BLOCK_SIZE, PiecePicker, hostOfPeer, type BlockRequest, type BlockVerdict, type PeerKey, type PieceSet } from "./pieceMgr/picker.js";
 import { names, type TorrentState } from "./torrentState.js";
 
@@ -151,8 +151,7 @@ export const pieceMgrBehaviour = defineServer<MgrState, PieceMgrArgs, Call, Cast
       peers: new Map(),
       byPid: new Map(),
       assembling: new Map(),
-      // Shared memory: the disk writer thread writes a verified piece from it without a copy.
-      buffers: new BufferPool(POOL_BYTES, sharedPieceBuffer),
+      buffers: new BufferPool(),
       suspects: new Map(),
       starved: new Set(),
     });

@@ -11,16 +11,12 @@
  *   propagates.
  * - `writeFully` / `readFully` loop on short transfers with positional IO (no shared file
  *   position, so concurrent ops on one handle are independent); each loop is bounded
- *   because every turn moves at least one byte or fails.
- * - `nodeFileSystem`'s handles read through libuv's pool and write through the node's disk
- *   writer thread (diskWriter.ts says why). A handle's close waits for its writes in
- *   flight there, as FileHandle.close waits for its own operations, so a closed handle
- *   has no write still landing.
+ *   because every turn moves at least one byte or fails. A write goes to the kernel in
+ *   calls of at most MAX_WRITE_CALL bytes (why: below).
  */
 import { constants } from "node:fs";
-import { mkdir, open, type FileHandle } from "node:fs/promises";
+import { mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
-import { nodeDiskWriter, type DiskWriter } from "./diskWriter.js";
 import { NoProgressError, ShortReadError } from "./errors.js";
 
 export interface OpenFile {
@@ -37,48 +33,9 @@ export interface FileSystem {
 }
 
 export const nodeFileSystem: FileSystem = {
-  open: async (path, flags, mode) => new ThreadWrittenFile(await open(path, flags, mode), path, nodeDiskWriter()),
+  open: (path, flags, mode) => open(path, flags, mode),
   mkdir: (path, options) => mkdir(path, options),
 };
-
-/** A FileHandle whose writes go through the disk writer thread; everything else is the handle's. */
-export class ThreadWrittenFile implements OpenFile {
-  private readonly writing = new Set<Promise<void>>();
-
-  constructor(
-    private readonly handle: FileHandle,
-    private readonly path: string,
-    private readonly writer: DiskWriter,
-  ) {}
-
-  async write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
-    const written = this.writer.write(this.path, buffer.subarray(offset, offset + length), position);
-    this.writing.add(written);
-    try {
-      await written;
-    } finally {
-      this.writing.delete(written);
-    }
-    return { bytesWritten: length };
-  }
-
-  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
-    return this.handle.read(buffer, offset, length, position);
-  }
-
-  stat(): Promise<{ size: number }> {
-    return this.handle.stat();
-  }
-
-  truncate(length: number): Promise<void> {
-    return this.handle.truncate(length);
-  }
-
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.writing]);
-    await this.handle.close();
-  }
-}
 
 /** Read-write, created if missing; never O_APPEND (pwrite would ignore the position) nor O_TRUNC. */
 const OPEN_FLAGS = constants.O_RDWR | constants.O_CREAT;
@@ -103,10 +60,27 @@ export async function openSized(fs: FileSystem, path: string, length: number): P
   }
 }
 
+/**
+ * The most one write call hands the kernel. Linux sizes page-cache folios from the length of
+ * the write, and a large folio needs a large free block of physical memory: on a VM whose
+ * balloon reports free memory back to the host (virtio-balloon free page reporting, as on
+ * this project's machines) those blocks are the host-reclaimed ones, and the copy into them
+ * faults every page back in. Measured, writing 1 GiB after 12 s idle: 1 MiB writes cost
+ * 1.6-2.2 CPU-s of sys time, 256 KiB ones 0.19-0.21, 64 KiB 0.20-0.33 (libtorrent writes
+ * 16 KiB blocks). In bench:pair the downloader's sys time was ~2x libtorrent's for this.
+ * The threshold moves with the host: at 17:50 the same test gave 16-32 KiB 0.25-0.28,
+ * 64 KiB 1.27, 256 KiB 0.89-1.24, 1 MiB 2.09 (order <= 3 folios come from the per-CPU
+ * lists, which stay warm). 32 KiB calls were tried then and left out: they steadied a 1 GiB
+ * download (3.1-3.4 CPU-s against 3.1-5.1) but cost a 16-node swarm 10.1-13.7 CPU-s/GiB
+ * against 7.3-8.0, each call being a promise and a thread-pool job. Writing small calls
+ * cheaply needs one job to make many of them (a disk thread, as libtorrent has).
+ */
+export const MAX_WRITE_CALL = 256 * 1024;
+
 export async function writeFully(handle: OpenFile, path: string, data: Uint8Array, position: number): Promise<void> {
   let done = 0;
   while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    const { bytesWritten } = await handle.write(data, done, Math.min(MAX_WRITE_CALL, data.length - done), position + done);
     if (bytesWritten <= 0) throw new NoProgressError(path, position + done);
     done += bytesWritten;
   }

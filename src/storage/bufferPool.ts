@@ -1,19 +1,10 @@
 /**
  * Buffers given back for reuse, bounded by bytes: piece_mgr's piece buffers
  * (actors/pieceMgr/assembly.ts) and the upload read-ahead's windows (actors/io/readAhead.ts).
- * Each owns its whole memory (pieceBuffer, sharedPieceBuffer), so a Buffer's `.buffer`
- * names it alone. A buffer is given back only once nothing refers to it any more: that
- * rule is the caller's.
+ * Each is its own ArrayBuffer (pieceBuffer), so a Buffer's `.buffer` names it alone. A
+ * buffer is given back only once nothing refers to it any more: that rule is the caller's.
  */
 import { pieceBuffer } from "./hashPool.js";
-
-/**
- * A piece buffer in shared memory: the disk writer's thread writes it without a copy
- * (actors/io/diskWriter.ts). It cannot be transferred, so not for the hash pool.
- */
-export function sharedPieceBuffer(size: number): Buffer {
-  return Buffer.from(new SharedArrayBuffer(size));
-}
 
 /** Free buffers kept for reuse, at most this many bytes of them (default). */
 export const POOL_BYTES = 16 * 1024 * 1024;
@@ -22,10 +13,7 @@ export class BufferPool {
   private readonly free: Buffer[] = [];
   private freeBytes = 0;
 
-  constructor(
-    private readonly maxBytes = POOL_BYTES,
-    private readonly allocate: (size: number) => Buffer = pieceBuffer,
-  ) {}
+  constructor(private readonly maxBytes = POOL_BYTES) {}
 
   /** A buffer of exactly `size` bytes (its contents are stale: every byte is overwritten before use). */
   take(size: number): Buffer {
@@ -36,7 +24,7 @@ export class BufferPool {
       this.freeBytes -= size;
       return buf;
     }
-    return this.allocate(size);
+    return pieceBuffer(size);
   }
 
   /** `buf` is no longer referenced by anyone. */

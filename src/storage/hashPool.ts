@@ -10,12 +10,13 @@
  *   bytes are and the worker reads them itself (filePiece.ts has the measurements).
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { log } from "../log.js";
 import { filePieceHasher, type FilePieceResult, type FilePieceTask } from "./filePiece.js";
 import type { MissingReason } from "./pieceSource.js";
-import { storageWorkerFile } from "./workerFile.js";
 
 export interface PieceHasher {
   readonly kind: "pool" | "inline";
@@ -36,9 +37,26 @@ export function pieceBuffer(size: number): Buffer {
   return Buffer.allocUnsafeSlow(size);
 }
 
-/** The pool's worker script, dist/src/storage/hashWorker.js (workerFile.ts says how it is found). */
+/**
+ * The compiled worker. Worker threads cannot load TypeScript, so the worker is always
+ * dist/src/storage/hashWorker.js: beside this module when it runs compiled (found as
+ * ../storage/ so that it resolves the same from the CLI bundle, dist/src/cli/swarmsup.mjs,
+ * where this code is inlined), and when it runs from src/ under vitest (a .ts module URL)
+ * the same file under dist/, which
+ * `npm run build` (and `npm ci` via `prepare`) produces. A missing build is an error
+ * that says so, not a hang; a stale one runs the worker as last built (its code is
+ * small: hashWorker.ts and filePiece.ts).
+ */
 export function hashWorkerFile(moduleUrl: string = import.meta.url): string {
-  return storageWorkerFile("hashWorker.js", moduleUrl);
+  const fromSources = new URL(moduleUrl).pathname.endsWith(".ts");
+  const url = fromSources
+    ? new URL("../../dist/src/storage/hashWorker.js", moduleUrl)
+    : new URL("../storage/hashWorker.js", moduleUrl);
+  const file = fileURLToPath(url);
+  if (!existsSync(file)) {
+    throw new Error(`the hash worker ${file} does not exist: run \`npm run build\` first`);
+  }
+  return file;
 }
 
 /** Matches the pipeline's default of 2 x workers + 2 pieces in flight. */

@@ -1,6 +1,6 @@
 /**
  * The piscina worker of the hash pool. It runs as compiled JS only
- * (dist/src/storage/hashWorker.js; see workerFile.ts for why).
+ * (dist/src/storage/hashWorker.js; see `hashWorkerFile` in hashPool.ts for why).
  * `sha1`/`sha1Keep` take a piece in an ArrayBuffer of its own, transferred to this
  * thread; `sha1OfFilePieces` reads the pieces here (filePiece.ts says why).
  */
