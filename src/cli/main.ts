@@ -8,9 +8,9 @@ import { registerGet } from "./get.js";
 import { registerSeed } from "./seed.js";
 import { registerTracker } from "./tracker.js";
 import { registerSwarm } from "./swarm.js";
-import { tuneHeap } from "./heapTuning.js";
+import { tuneV8 } from "./v8Tuning.js";
 
-tuneHeap();
+tuneV8();
 
 const program = new Command();
 program
